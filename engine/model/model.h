@@ -1,0 +1,74 @@
+// A loaded model: config, tokenizer, weights (encoders) and variants. This is
+// the engine's facade used by the server and the tools.
+#ifndef FASTREL_ENGINE_MODEL_MODEL_H_
+#define FASTREL_ENGINE_MODEL_MODEL_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/model/model_config.h"
+#include "engine/runtime/encoder.h"
+#include "engine/runtime/length_config.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace fastrel {
+
+// A named, runnable (weights, length configuration) pair.
+struct Variant {
+  std::string name;
+  // Which encoder of the model runs this variant ("" = primary weights).
+  std::string weights;
+  LengthConfig length;
+  // Measured accuracy (AUC) on a labeled set; 0 = not measured.
+  double auc = 0;
+  // Cost relative to the full variant (1.0); 0 = not measured.
+  double relative_cost = 0;
+};
+
+struct ModelLoadOptions {
+  // Cap on sequence length; 0 = the model's max_position_embeddings.
+  int max_seq_len = 0;
+};
+
+// Thread safety: immutable after Load; all methods may be called concurrently.
+class Model {
+ public:
+  // Loads a Hugging Face BERT directory (config.json, model.safetensors,
+  // vocab.txt, optional tokenizer_config.json) or a compiled fastrel model
+  // directory. Errors name the file (and tensor) that is wrong.
+  static absl::StatusOr<std::unique_ptr<Model>> Load(
+      const std::string& dir, const ModelLoadOptions& options = {});
+
+  const std::string& dir() const { return dir_; }
+  // A stable identifier of the weights (hash of the weight file).
+  const std::string& version() const { return version_; }
+  const ModelConfig& config() const { return config_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  int max_seq_len() const { return max_seq_len_; }
+
+  // Variants, most accurate first; variants()[0] is the full model.
+  const std::vector<Variant>& variants() const { return variants_; }
+  // The variant called `name`, or nullptr.
+  const Variant* FindVariant(std::string_view name) const;
+  // The encoder that runs `variant` (a variant of this model).
+  const Encoder& encoder(const Variant& variant) const;
+
+ private:
+  Model() = default;
+
+  std::string dir_;
+  std::string version_;
+  ModelConfig config_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  int max_seq_len_ = 0;
+  std::vector<Variant> variants_;
+  // Encoders by weights name; "" = primary.
+  std::vector<std::pair<std::string, std::unique_ptr<Encoder>>> encoders_;
+};
+
+}  // namespace fastrel
+
+#endif  // FASTREL_ENGINE_MODEL_MODEL_H_
