@@ -12,7 +12,8 @@ const dnnl::engine& CpuEngine();
 
 // Makes OpenMP (oneDNN's CPU runtime) use one thread for parallel regions
 // started from the calling thread; fastrel runs one worker per core instead.
-// Cheap when already set.
+// Cheap when already set. Called by every fastrel entry point that creates or
+// runs oneDNN primitives; it changes the calling thread's OpenMP setting.
 void UseOneOmpThread();
 
 }  // namespace fastrel

@@ -75,6 +75,7 @@ class Fp32Linear : public LinearOp {
   int out_features() const override { return out_; }
 
   std::unique_ptr<LinearState> NewState() const override {
+    UseOneOmpThread();
     return std::make_unique<Fp32LinearState>(pd_);
   }
 
@@ -126,6 +127,9 @@ absl::StatusOr<std::unique_ptr<LinearOp>> NewFp32Linear(
         "linear params inconsistent: in=", params.in, " out=", params.out,
         " weight=", params.weight.size(), " bias=", params.bias.size()));
   }
+  // oneDNN fixes a primitive's thread count when it is created: create it
+  // single-threaded (see UseOneOmpThread).
+  UseOneOmpThread();
   auto op = std::make_unique<Fp32Linear>(params.in, params.out);
   if (absl::Status s = op->Init(params); !s.ok()) return s;
   return op;

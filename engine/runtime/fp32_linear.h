@@ -15,8 +15,10 @@ namespace fastrel {
 // size. The weights are reordered once, at construction, into the layout the
 // primitive prefers. Each LinearState holds its own primitive instance and
 // scratchpad (user scratchpad mode), so workers share no mutable state.
-// oneDNN's OpenMP runtime uses the calling thread's OpenMP thread count: the
-// caller (the encoder) sets omp_set_num_threads(1) on its thread.
+// oneDNN's OpenMP runtime uses the calling thread's OpenMP thread count, and
+// a primitive keeps the count it was created with: NewFp32Linear and
+// NewState set omp_set_num_threads(1) on the calling thread (as does
+// Encoder::Forward), so every matmul runs on the worker's thread alone.
 // Fails with INVALID_ARGUMENT on inconsistent params and INTERNAL when oneDNN
 // rejects the shape.
 absl::StatusOr<std::unique_ptr<LinearOp>> NewFp32Linear(
