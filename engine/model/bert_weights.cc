@@ -42,10 +42,9 @@ class Reader {
   const SafetensorsFile& file_;
 };
 
-#define FASTREL_RETURN_IF_ERROR(expr)       \
-  do {                                      \
-    if (absl::Status _s = (expr); !_s.ok()) \
-      return _s;                            \
+#define FASTREL_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    if (absl::Status _s = (expr); !_s.ok()) return _s; \
   } while (0)
 
 }  // namespace
@@ -71,9 +70,9 @@ absl::StatusOr<BertParams> LoadBertParams(const SafetensorsFile& file,
   Reader r(file);
   FASTREL_RETURN_IF_ERROR(r.Tensor("bert.embeddings.word_embeddings.weight",
                                    {config.vocab_size, H}, &p.word_embeddings));
-  FASTREL_RETURN_IF_ERROR(
-      r.Tensor("bert.embeddings.position_embeddings.weight",
-               {config.max_position_embeddings, H}, &p.position_embeddings));
+  FASTREL_RETURN_IF_ERROR(r.Tensor("bert.embeddings.position_embeddings.weight",
+                                   {config.max_position_embeddings, H},
+                                   &p.position_embeddings));
   FASTREL_RETURN_IF_ERROR(
       r.Tensor("bert.embeddings.token_type_embeddings.weight",
                {config.type_vocab_size, H}, &p.token_type_embeddings));
@@ -83,9 +82,11 @@ absl::StatusOr<BertParams> LoadBertParams(const SafetensorsFile& file,
   for (int l = 0; l < config.num_hidden_layers; ++l) {
     const std::string n = absl::StrCat("bert.encoder.layer.", l, ".");
     BertLayerParams& lp = p.layers[l];
-    FASTREL_RETURN_IF_ERROR(r.Dense(n + "attention.self.query", H, H, &lp.query));
+    FASTREL_RETURN_IF_ERROR(
+        r.Dense(n + "attention.self.query", H, H, &lp.query));
     FASTREL_RETURN_IF_ERROR(r.Dense(n + "attention.self.key", H, H, &lp.key));
-    FASTREL_RETURN_IF_ERROR(r.Dense(n + "attention.self.value", H, H, &lp.value));
+    FASTREL_RETURN_IF_ERROR(
+        r.Dense(n + "attention.self.value", H, H, &lp.value));
     FASTREL_RETURN_IF_ERROR(
         r.Dense(n + "attention.output.dense", H, H, &lp.attention_output));
     FASTREL_RETURN_IF_ERROR(

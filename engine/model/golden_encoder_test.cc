@@ -57,7 +57,8 @@ std::vector<GoldenPair> ReadGolden() {
     p.logit_full = j["logit_full"].get<double>();
     p.logits = j["logits"].get<std::map<std::string, double>>();
     p.ratios = j["ratios"].get<std::map<std::string, std::vector<double>>>();
-    p.kept = j["kept"].get<std::map<std::string, std::vector<std::vector<int>>>>();
+    p.kept =
+        j["kept"].get<std::map<std::string, std::vector<std::vector<int>>>>();
     out.push_back(std::move(p));
   }
   return out;
@@ -113,10 +114,14 @@ TEST_F(GoldenEncoderTest, FullLogitsSingleAndPacked) {
     ForwardTrace trace;  // disables the [CLS]-only last layer
     single_traced[i] = Run(i, i + 1, {}, ws.get(), &trace)[0];
     EXPECT_TRUE(trace.kept.empty());
-    max_single = std::max(max_single, std::fabs(single[i] - (*golden_)[i].logit_full));
-    max_agree = std::max(max_agree, std::fabs(double{single[i]} - single_traced[i]));
-    EXPECT_NEAR(single[i], (*golden_)[i].logit_full, kGoldenLogitTol) << "pair " << i;
-    EXPECT_NEAR(single_traced[i], (*golden_)[i].logit_full, kGoldenLogitTol) << "pair " << i;
+    max_single =
+        std::max(max_single, std::fabs(single[i] - (*golden_)[i].logit_full));
+    max_agree =
+        std::max(max_agree, std::fabs(double{single[i]} - single_traced[i]));
+    EXPECT_NEAR(single[i], (*golden_)[i].logit_full, kGoldenLogitTol)
+        << "pair " << i;
+    EXPECT_NEAR(single_traced[i], (*golden_)[i].logit_full, kGoldenLogitTol)
+        << "pair " << i;
   }
   for (size_t b = 0; b < n; b += kPackedBatch) {
     const size_t e = std::min(n, b + kPackedBatch);
@@ -124,13 +129,17 @@ TEST_F(GoldenEncoderTest, FullLogitsSingleAndPacked) {
     for (size_t i = b; i < e; ++i) {
       const double d = std::fabs(packed[i - b] - (*golden_)[i].logit_full);
       max_packed = std::max(max_packed, d);
-      EXPECT_NEAR(packed[i - b], (*golden_)[i].logit_full, kGoldenLogitTol) << "pair " << i;
+      EXPECT_NEAR(packed[i - b], (*golden_)[i].logit_full, kGoldenLogitTol)
+          << "pair " << i;
       EXPECT_NEAR(packed[i - b], single[i], kPackedVsSingleTol) << "pair " << i;
-      max_agree = std::max(max_agree, std::fabs(double{packed[i - b]} - single[i]));
+      max_agree =
+          std::max(max_agree, std::fabs(double{packed[i - b]} - single[i]));
     }
   }
-  std::printf("full: max |logit - golden| single=%.3g packed=%.3g; max |packed - single|=%.3g\n",
-              max_single, max_packed, max_agree);
+  std::printf(
+      "full: max |logit - golden| single=%.3g packed=%.3g; max |packed - "
+      "single|=%.3g\n",
+      max_single, max_packed, max_agree);
 }
 
 // Compares kept positions with the golden ones. Returns false (and records
@@ -143,11 +152,13 @@ bool KeptDiffersByNearTie(const std::vector<std::vector<int>>& golden,
   EXPECT_EQ(kept.size(), golden.size());
   for (size_t l = 0; l < golden.size() && l < kept.size(); ++l) {
     if (kept[l] == golden[l]) continue;
-    EXPECT_EQ(kept[l].size(), golden[l].size()) << config << " pair " << pair << " layer " << l;
+    EXPECT_EQ(kept[l].size(), golden[l].size())
+        << config << " pair " << pair << " layer " << l;
     // Input positions of layer l and their significance.
     std::vector<int> input;
     if (l == 0) {
-      for (size_t i = 0; i < trace.significance[seq][0].size(); ++i) input.push_back(i);
+      for (size_t i = 0; i < trace.significance[seq][0].size(); ++i)
+        input.push_back(i);
     } else {
       input = kept[l - 1];
     }
@@ -157,7 +168,8 @@ bool KeptDiffersByNearTie(const std::vector<std::vector<int>>& golden,
       EXPECT_NE(it, input.end());
       return it == input.end() ? 0.0 : double{sig[it - input.begin()]};
     };
-    std::set<int> ours(kept[l].begin(), kept[l].end()), theirs(golden[l].begin(), golden[l].end());
+    std::set<int> ours(kept[l].begin(), kept[l].end()),
+        theirs(golden[l].begin(), golden[l].end());
     double worst = 0;
     for (int a : ours) {
       if (theirs.count(a)) continue;
@@ -166,8 +178,9 @@ bool KeptDiffersByNearTie(const std::vector<std::vector<int>>& golden,
         worst = std::max(worst, std::fabs(sig_of(a) - sig_of(b)));
       }
     }
-    EXPECT_LE(worst, kNearTieTol) << config << " pair " << pair << " layer " << l
-                                  << ": kept positions differ and are not a near tie";
+    EXPECT_LE(worst, kNearTieTol)
+        << config << " pair " << pair << " layer " << l
+        << ": kept positions differ and are not a near tie";
     return true;
   }
   return false;
@@ -193,10 +206,13 @@ TEST_F(GoldenEncoderTest, TokenDroppingMatchesGolden) {
       near_ties += tie[i];
       // Without a trace the last layer shortcut runs: same logits.
       const float fast = Run(i, i + 1, length, ws.get(), nullptr)[0];
-      EXPECT_NEAR(fast, single[i], kPackedVsSingleTol) << config << " pair " << i;
+      EXPECT_NEAR(fast, single[i], kPackedVsSingleTol)
+          << config << " pair " << i;
       if (tie[i]) continue;  // a different (equally valid) token set
-      max_single = std::max(max_single, std::fabs(single[i] - g.logits.at(config)));
-      EXPECT_NEAR(single[i], g.logits.at(config), kGoldenLogitTol) << config << " pair " << i;
+      max_single =
+          std::max(max_single, std::fabs(single[i] - g.logits.at(config)));
+      EXPECT_NEAR(single[i], g.logits.at(config), kGoldenLogitTol)
+          << config << " pair " << i;
     }
     for (size_t b = 0; b < n; b += kPackedBatch) {
       const size_t e = std::min(n, b + kPackedBatch);
@@ -207,13 +223,19 @@ TEST_F(GoldenEncoderTest, TokenDroppingMatchesGolden) {
       for (size_t i = b; i < e; ++i) {
         EXPECT_NEAR(fast[i - b], packed[i - b], kPackedVsSingleTol);
         if (tie[i]) continue;
-        EXPECT_EQ(trace.kept[i - b], (*golden_)[i].kept.at(config)) << config << " pair " << i;
-        max_packed = std::max(max_packed, std::fabs(packed[i - b] - (*golden_)[i].logits.at(config)));
-        EXPECT_NEAR(packed[i - b], single[i], kPackedVsSingleTol) << config << " pair " << i;
+        EXPECT_EQ(trace.kept[i - b], (*golden_)[i].kept.at(config))
+            << config << " pair " << i;
+        max_packed = std::max(
+            max_packed,
+            std::fabs(packed[i - b] - (*golden_)[i].logits.at(config)));
+        EXPECT_NEAR(packed[i - b], single[i], kPackedVsSingleTol)
+            << config << " pair " << i;
       }
     }
-    std::printf("%s: max |logit - golden| single=%.3g packed=%.3g; near-tie pairs %d/%zu\n",
-                config.c_str(), max_single, max_packed, near_ties, n);
+    std::printf(
+        "%s: max |logit - golden| single=%.3g packed=%.3g; near-tie pairs "
+        "%d/%zu\n",
+        config.c_str(), max_single, max_packed, near_ties, n);
     EXPECT_LE(near_ties, kMaxNearTieFraction * n) << config;
   }
 }

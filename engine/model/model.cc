@@ -53,8 +53,8 @@ std::vector<Variant> DefaultVariants() {
 absl::StatusOr<std::unique_ptr<Model>> Model::Load(
     const std::string& dir, const ModelLoadOptions& options) {
   if (options.max_seq_len < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_seq_len must be >= 0 (got ", options.max_seq_len, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_seq_len must be >= 0 (got ", options.max_seq_len, ")"));
   }
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;

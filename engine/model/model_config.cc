@@ -43,8 +43,7 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& json_text,
                                                   const std::string& source) {
   json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": malformed JSON"));
+    return absl::InvalidArgumentError(absl::StrCat(source, ": malformed JSON"));
   }
   if (!j.is_object()) {
     return absl::InvalidArgumentError(
@@ -52,8 +51,9 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& json_text,
   }
   if (auto it = j.find("model_type"); it != j.end()) {
     if (!it->is_string() || it->get<std::string>() != "bert") {
-      return FieldError(source, "model_type",
-                        absl::StrCat("must be \"bert\" (got ", it->dump(), ")"));
+      return FieldError(
+          source, "model_type",
+          absl::StrCat("must be \"bert\" (got ", it->dump(), ")"));
     }
   }
   ModelConfig c;
@@ -63,8 +63,7 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& json_text,
         std::tuple{"num_hidden_layers", true, &c.num_hidden_layers},
         std::tuple{"num_attention_heads", true, &c.num_attention_heads},
         std::tuple{"intermediate_size", true, &c.intermediate_size},
-        std::tuple{"max_position_embeddings", true,
-                   &c.max_position_embeddings},
+        std::tuple{"max_position_embeddings", true, &c.max_position_embeddings},
         std::tuple{"type_vocab_size", false, &c.type_vocab_size},
         std::tuple{"num_labels", false, &c.num_labels}}) {
     if (absl::Status s = ReadInt(j, source, field, required, out); !s.ok()) {
@@ -72,23 +71,23 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& json_text,
     }
   }
   if (c.hidden_size % c.num_attention_heads != 0) {
-    return FieldError(source, "hidden_size",
-                      absl::StrCat("(", c.hidden_size,
-                                   ") must be divisible by num_attention_heads (",
-                                   c.num_attention_heads, ")"));
+    return FieldError(
+        source, "hidden_size",
+        absl::StrCat("(", c.hidden_size,
+                     ") must be divisible by num_attention_heads (",
+                     c.num_attention_heads, ")"));
   }
   if (auto it = j.find("layer_norm_eps"); it != j.end()) {
-    if (!it->is_number() || !(it->get<double>() > 0) ||
-        it->get<double>() > 1) {
-      return FieldError(source, "layer_norm_eps",
-                        "must be a number in (0, 1]");
+    if (!it->is_number() || !(it->get<double>() > 0) || it->get<double>() > 1) {
+      return FieldError(source, "layer_norm_eps", "must be a number in (0, 1]");
     }
     c.layer_norm_eps = it->get<double>();
   }
   if (auto it = j.find("hidden_act"); it != j.end()) {
     if (!it->is_string() || it->get<std::string>() != "gelu") {
-      return FieldError(source, "hidden_act",
-                        absl::StrCat("must be \"gelu\" (got ", it->dump(), ")"));
+      return FieldError(
+          source, "hidden_act",
+          absl::StrCat("must be \"gelu\" (got ", it->dump(), ")"));
     }
     c.hidden_act = it->get<std::string>();
   }

@@ -119,7 +119,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a regular file"));
   }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size < 8) {
@@ -139,9 +140,9 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | f->data_[i];
   if (header_len > kMaxHeaderBytes || header_len > size - 8) {
-    return absl::DataLossError(absl::StrCat(
-        path, ": header length ", header_len, " runs past the end of the file (",
-        size, " bytes)"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": header length ", header_len,
+                     " runs past the end of the file (", size, " bytes)"));
   }
   f->data_start_ = 8 + header_len;
   const uint64_t data_size = size - f->data_start_;
@@ -234,9 +235,9 @@ SafetensorsFile::~SafetensorsFile() {
 }
 
 const SafetensorsTensor* SafetensorsFile::Find(std::string_view name) const {
-  auto it = std::lower_bound(
-      tensors_.begin(), tensors_.end(), name,
-      [](const SafetensorsTensor& t, std::string_view n) { return t.name < n; });
+  auto it = std::lower_bound(tensors_.begin(), tensors_.end(), name,
+                             [](const SafetensorsTensor& t,
+                                std::string_view n) { return t.name < n; });
   if (it == tensors_.end() || it->name != name) return nullptr;
   return &*it;
 }
@@ -265,7 +266,8 @@ absl::StatusOr<std::vector<float>> SafetensorsFile::ReadFloat(
     case SafetensorsDType::kF16:
     case SafetensorsDType::kBF16:
       for (size_t i = 0; i < n; ++i) {
-        const uint16_t v = static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8));
+        const uint16_t v =
+            static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8));
         out[i] = t->dtype == SafetensorsDType::kF16 ? HalfToFloat(v)
                                                     : BFloat16ToFloat(v);
       }

@@ -16,7 +16,18 @@
 
 namespace fastrel {
 
-enum class SafetensorsDType { kF32, kF16, kBF16, kF64, kI64, kI32, kI16, kI8, kU8, kBool };
+enum class SafetensorsDType {
+  kF32,
+  kF16,
+  kBF16,
+  kF64,
+  kI64,
+  kI32,
+  kI16,
+  kI8,
+  kU8,
+  kBool
+};
 
 // "F32", "F16", ...
 const char* SafetensorsDTypeName(SafetensorsDType dtype);
