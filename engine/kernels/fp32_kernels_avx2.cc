@@ -88,6 +88,29 @@ inline __m256 Gelu8(__m256 x) {
                        _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
+// ctx_i = sum_j probs[i][j] * v_j for head size 8 * NV.
+template <int NV>
+void AttentionContext(const float* probs, const float* v, int ld_v, int n_q,
+                      int n_k, float* ctx, int ld_ctx) {
+  for (int i = 0; i < n_q; ++i) {
+    const float* pi = probs + static_cast<long>(i) * n_k;
+    __m256 acc[NV];
+#pragma GCC unroll 16
+    for (int t = 0; t < NV; ++t) acc[t] = _mm256_setzero_ps();
+    for (int j = 0; j < n_k; ++j) {
+      const __m256 p = _mm256_set1_ps(pi[j]);
+      const float* vj = v + static_cast<long>(j) * ld_v;
+#pragma GCC unroll 16
+      for (int t = 0; t < NV; ++t) {
+        acc[t] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * t), acc[t]);
+      }
+    }
+    float* ci = ctx + static_cast<long>(i) * ld_ctx;
+#pragma GCC unroll 16
+    for (int t = 0; t < NV; ++t) _mm256_storeu_ps(ci + 8 * t, acc[t]);
+  }
+}
+
 }  // namespace
 
 void LayerNorm_avx2(const float* x, int rows, int cols, int ld,
@@ -213,7 +236,22 @@ void AttentionHead_avx2(const float* q, const float* k, const float* v,
     }
   }
   SoftmaxRows_avx2(probs, n_q, n_k, n_k);
-  // Context: accumulate up to 16 vectors (dh <= 128) in registers.
+  // Context: the row's dh/8 accumulators stay in registers when dh is a
+  // compile-time constant (common head sizes); otherwise a generic loop.
+  switch (dh / 8) {
+    case 1:
+      return AttentionContext<1>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
+    case 2:
+      return AttentionContext<2>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
+    case 4:
+      return AttentionContext<4>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
+    case 8:
+      return AttentionContext<8>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
+    case 16:
+      return AttentionContext<16>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
+    default:
+      break;
+  }
   const int nv = dh / 8;
   for (int i = 0; i < n_q; ++i) {
     const float* pi = probs + static_cast<long>(i) * n_k;

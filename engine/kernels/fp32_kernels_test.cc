@@ -123,7 +123,7 @@ TEST(Fp32KernelsTest, SoftmaxAvx2MatchesRef) {
 TEST(Fp32KernelsTest, AttentionHeadAvx2MatchesRef) {
   SkipWithoutAvx2();
   std::mt19937 rng(4);
-  for (int dh : {8, 32, 64, 12}) {
+  for (int dh : {8, 16, 24, 32, 64, 128, 12}) {
     for (int n : {1, 3, 4, 37, 128}) {
       const int heads = 3, ld = dh * heads;
       auto q = Random(&rng, static_cast<size_t>(n) * ld, 1.0f);
