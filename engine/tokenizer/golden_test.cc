@@ -16,6 +16,9 @@ namespace {
 constexpr char kVocab[] = FASTREL_SOURCE_DIR "/models/demo/vocab.txt";
 constexpr char kTokenizeGolden[] = FASTREL_SHARED_DIR "/golden/tokenize.jsonl";
 constexpr char kPairsGolden[] = FASTREL_SHARED_DIR "/golden/pairs.jsonl";
+// Written by testdata/make_unicode_golden.py from the same reference.
+constexpr char kUnicodeGolden[] =
+    FASTREL_SOURCE_DIR "/engine/tokenizer/testdata/unicode_golden.jsonl";
 // The settings make_golden.py used (max_position_embeddings and the default
 // query budget of encode_pair).
 constexpr int kMaxSeqLen = 128;
@@ -98,6 +101,33 @@ TEST(GoldenTest, PairsMatchReferenceExactly) {
     }
   }
   std::cout << "pairs.jsonl: " << passed << "/" << rows.size()
+            << " exact matches\n";
+  EXPECT_EQ(passed, static_cast<int>(rows.size()));
+}
+
+TEST(GoldenTest, BasicTokenizeMatchesReferenceOnEveryNonTrivialCodePoint) {
+  const Tokenizer tok = LoadTokenizer();
+  const std::vector<nlohmann::json> rows = ReadJsonl(kUnicodeGolden);
+  ASSERT_GT(rows.size(), 100u);
+  int passed = 0;
+  for (const nlohmann::json& row : rows) {
+    const std::string text = row.at("text").get<std::string>();
+    const auto want = row.at("words").get<std::vector<std::string>>();
+    const std::vector<std::string> got = tok.BasicTokenize(text);
+    if (got == want) {
+      ++passed;
+      continue;
+    }
+    // Report the first differing word with its context.
+    size_t i = 0;
+    while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
+    ADD_FAILURE() << "text: " << nlohmann::json(text).dump() << "\n first "
+                  << "difference at word " << i << ": want "
+                  << (i < want.size() ? nlohmann::json(want[i]).dump() : "end")
+                  << ", got "
+                  << (i < got.size() ? nlohmann::json(got[i]).dump() : "end");
+  }
+  std::cout << "unicode_golden.jsonl: " << passed << "/" << rows.size()
             << " exact matches\n";
   EXPECT_EQ(passed, static_cast<int>(rows.size()));
 }
