@@ -1,6 +1,8 @@
 #include "engine/tokenizer/basic_tokenizer.h"
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 
 #include "engine/tokenizer/char_classes.h"
 #include "engine/tokenizer/utf8.h"
@@ -17,6 +19,18 @@ bool AllAscii(const std::vector<char32_t>& cps) {
   return true;
 }
 
+// What the cleaning/whitespace step does with each ASCII byte.
+enum class AsciiClass : uint8_t { kKeep, kDrop, kSpace };
+constexpr auto kAsciiClasses = [] {
+  std::array<AsciiClass, 128> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = AsciiClass::kDrop;  // Cc
+  t[0x7F] = AsciiClass::kDrop;
+  for (const char c : {' ', '\t', '\n', '\r'}) {
+    t[static_cast<uint8_t>(c)] = AsciiClass::kSpace;
+  }
+  return t;
+}();
+
 }  // namespace
 
 void BasicTokenizer::Run(
@@ -26,6 +40,24 @@ void BasicTokenizer::Run(
   token.clear();
   size_t pos = 0;
   while (pos < text.size()) {
+    const uint8_t byte = static_cast<uint8_t>(text[pos]);
+    if (byte < 0x80) {  // Fast path: ASCII never is CJK.
+      ++pos;
+      switch (kAsciiClasses[byte]) {
+        case AsciiClass::kKeep:
+          token.push_back(byte);
+          break;
+        case AsciiClass::kDrop:
+          break;
+        case AsciiClass::kSpace:
+          if (!token.empty()) {
+            if (!EmitToken(scratch, on_word)) return;
+            token.clear();
+          }
+          break;
+      }
+      continue;
+    }
     const char32_t cp = utf8::Decode(text, &pos);
     if (chars::IsDropped(cp)) continue;
     const bool cjk = chars::IsCjk(cp);

@@ -90,8 +90,10 @@ bool IsFinalSigma(const std::vector<char32_t>& cps, size_t i) {
 }  // namespace
 
 bool IsDropped(char32_t cp) {
-  if (cp == 0 || cp == 0xFFFD) return true;
-  if (cp == '\t' || cp == '\n' || cp == '\r') return false;
+  if (cp < 0x80) {
+    return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F;
+  }
+  if (cp == 0xFFFD) return true;
   const utf8proc_category_t c = Category(cp);
   return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF;
 }
@@ -110,12 +112,7 @@ bool IsSplitSpace(char32_t cp) {
   return Category(cp) == UTF8PROC_CATEGORY_ZS;
 }
 
-bool IsPunct(char32_t cp) {
-  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) ||
-      (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) {
-    return true;
-  }
-  if (cp < 0x80) return false;
+bool IsNonAsciiPunct(char32_t cp) {
   const utf8proc_category_t c = Category(cp);
   return c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO;
 }

@@ -20,8 +20,16 @@ bool IsCjk(char32_t cp);
 // the remaining code points Python's str.split() splits on after cleaning
 // (U+2028, U+2029; the other isspace() ones are Cc and already dropped).
 bool IsSplitSpace(char32_t cp);
+// Unicode category P* (for code points >= 0x80).
+bool IsNonAsciiPunct(char32_t cp);
 // ASCII punctuation ranges or Unicode category P*.
-bool IsPunct(char32_t cp);
+inline bool IsPunct(char32_t cp) {
+  if (cp < 0x80) {
+    return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) ||
+           (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
+  }
+  return IsNonAsciiPunct(cp);
+}
 // Unicode category Mn (dropped after NFD when lowercasing).
 bool IsNonspacingMark(char32_t cp);
 

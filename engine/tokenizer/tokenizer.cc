@@ -15,6 +15,21 @@
 
 namespace fastrel {
 
+struct Tokenizer::EncodeScratch {
+  EncodeScratch() {
+    // Typical words are short: one allocation per buffer per call.
+    constexpr size_t kInitial = 64;
+    basic.token.reserve(kInitial);
+    basic.lowered.reserve(kInitial);
+    basic.nfd.reserve(kInitial);
+    basic.word.reserve(kInitial);
+    wordpiece.bounds.reserve(kInitial);
+    wordpiece.piece.reserve(kInitial);
+  }
+  BasicTokenizerScratch basic;
+  WordPieceScratch wordpiece;
+};
+
 absl::StatusOr<Tokenizer> Tokenizer::FromVocabFile(
     const std::string& path, const TokenizerOptions& options) {
   std::ifstream in(path, std::ios::binary);
@@ -142,13 +157,12 @@ void Tokenizer::WordPiece(std::string_view word, int num_cps,
 }
 
 bool Tokenizer::EncodeInto(std::string_view text, size_t max_ids,
+                           EncodeScratch* scratch,
                            std::vector<int32_t>* out) const {
   const size_t base = out->size();
-  BasicTokenizerScratch basic_scratch;
-  WordPieceScratch wp_scratch;
   BasicTokenizer(options_.do_lower_case)
-      .Run(text, &basic_scratch, [&](std::string_view word, int num_cps) {
-        WordPiece(word, num_cps, &wp_scratch, out);
+      .Run(text, &scratch->basic, [&](std::string_view word, int num_cps) {
+        WordPiece(word, num_cps, &scratch->wordpiece, out);
         return out->size() - base <= max_ids;
       });
   if (out->size() - base > max_ids) {
@@ -172,7 +186,8 @@ std::vector<std::string> Tokenizer::BasicTokenize(std::string_view text) const {
 std::vector<int32_t> Tokenizer::Encode(std::string_view text) const {
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 4 + 4);
-  EncodeInto(text, std::numeric_limits<size_t>::max(), &ids);
+  EncodeScratch scratch;
+  EncodeInto(text, std::numeric_limits<size_t>::max(), &scratch, &ids);
   return ids;
 }
 
@@ -182,14 +197,15 @@ EncodedPair Tokenizer::EncodePair(std::string_view query,
   const int body = std::max(max_seq_len, 3) - 3;
   const size_t max_q =
       static_cast<size_t>(std::clamp(max_query_tokens, 0, body));
+  EncodeScratch scratch;
   EncodedPair r;
   r.input_ids.reserve(static_cast<size_t>(body) + 3);
   r.input_ids.push_back(cls_id_);
-  const bool cut_q = EncodeInto(query, max_q, &r.input_ids);
+  const bool cut_q = EncodeInto(query, max_q, &scratch, &r.input_ids);
   r.input_ids.push_back(sep_id_);
   const size_t q_part = r.input_ids.size();  // [CLS] q [SEP]
   const size_t max_d = static_cast<size_t>(body) - (q_part - 2);
-  const bool cut_d = EncodeInto(document, max_d, &r.input_ids);
+  const bool cut_d = EncodeInto(document, max_d, &scratch, &r.input_ids);
   r.input_ids.push_back(sep_id_);
   r.token_type_ids.assign(r.input_ids.size(), 1);
   std::fill_n(r.token_type_ids.begin(), q_part, 0);

@@ -116,13 +116,17 @@ class Tokenizer {
     std::string piece;             // "##" + candidate.
   };
 
+  // All per-call buffers of EncodeInto (defined in tokenizer.cc); one is
+  // shared by the query and the document of EncodePair.
+  struct EncodeScratch;
+
   Tokenizer() = default;
   // Appends the WordPiece ids of `word` (UTF-8, `num_cps` code points).
   void WordPiece(std::string_view word, int num_cps, WordPieceScratch* scratch,
                  std::vector<int32_t>* out) const;
   // Appends the ids of `text` to `out`, at most `max_ids` of them; returns
   // true when more would have followed (the text was truncated).
-  bool EncodeInto(std::string_view text, size_t max_ids,
+  bool EncodeInto(std::string_view text, size_t max_ids, EncodeScratch* scratch,
                   std::vector<int32_t>* out) const;
 
   TokenizerOptions options_;

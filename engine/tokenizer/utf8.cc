@@ -64,10 +64,8 @@ char32_t Decode(std::string_view text, size_t* pos) {
   return cp;
 }
 
-void Append(char32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
+void AppendNonAscii(char32_t cp, std::string* out) {
+  if (cp < 0x800) {
     out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
     out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   } else if (cp < 0x10000) {

@@ -17,8 +17,16 @@ inline constexpr char32_t kReplacement = 0xFFFD;
 // by one byte, so decoding never fails and always makes progress.
 char32_t Decode(std::string_view text, size_t* pos);
 
+// Appends the UTF-8 encoding of `cp` >= 0x80 (requires cp <= 0x10FFFF).
+void AppendNonAscii(char32_t cp, std::string* out);
 // Appends the UTF-8 encoding of `cp` (requires cp <= 0x10FFFF) to `out`.
-void Append(char32_t cp, std::string* out);
+inline void Append(char32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else {
+    AppendNonAscii(cp, out);
+  }
+}
 
 }  // namespace fastrel::utf8
 
