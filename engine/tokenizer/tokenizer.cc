@@ -199,7 +199,8 @@ EncodedPair Tokenizer::EncodePair(std::string_view query,
       static_cast<size_t>(std::clamp(max_query_tokens, 0, body));
   EncodeScratch scratch;
   EncodedPair r;
-  r.input_ids.reserve(static_cast<size_t>(body) + 3);
+  // Bounded: a huge max_seq_len must not allocate up front.
+  r.input_ids.reserve(static_cast<size_t>(std::min(body, 1024)) + 3);
   r.input_ids.push_back(cls_id_);
   const bool cut_q = EncodeInto(query, max_q, &scratch, &r.input_ids);
   r.input_ids.push_back(sep_id_);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -210,6 +211,12 @@ TEST_F(TokenizerTest, EncodePairSmallMaxSeqLen) {
               ElementsAre(tok_->cls_id(), tok_->sep_id(), tok_->sep_id()));
   EXPECT_TRUE(specials_only.truncated);
   EXPECT_EQ(tok_->EncodePair("a", "b", 0, 32).input_ids.size(), 3u);
+  EXPECT_EQ(tok_->EncodePair("a", "b", -5, -5).input_ids.size(), 3u);
+  // A huge limit costs nothing extra.
+  EXPECT_EQ(tok_->EncodePair("a", "b", std::numeric_limits<int>::max(),
+                             std::numeric_limits<int>::max())
+                .input_ids.size(),
+            5u);
   // A zero query budget keeps the whole row for the document.
   const EncodedPair no_query = tok_->EncodePair("a", "b c", 8, 0);
   EXPECT_EQ(no_query.input_ids.size(), 5u);
