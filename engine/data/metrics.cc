@@ -24,7 +24,8 @@ absl::StatusOr<double> Auc(std::span<const float> scores,
   }
   const double neg = static_cast<double>(labels.size()) - pos;
   if (pos == 0 || neg == 0) {
-    return absl::InvalidArgumentError("AUC: needs both positive and negative labels");
+    return absl::InvalidArgumentError(
+        "AUC: needs both positive and negative labels");
   }
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);

@@ -49,7 +49,8 @@ TEST(AucTest, RejectsBadInput) {
   EXPECT_FALSE(Auc(s, std::vector<int>{0}).ok());
   EXPECT_FALSE(Auc(s, std::vector<int>{1, 1}).ok());
   EXPECT_FALSE(Auc(s, std::vector<int>{0, 2}).ok());
-  const std::vector<float> nan = {0.1f, std::numeric_limits<float>::quiet_NaN()};
+  const std::vector<float> nan = {0.1f,
+                                  std::numeric_limits<float>::quiet_NaN()};
   EXPECT_FALSE(Auc(nan, std::vector<int>{0, 1}).ok());
 }
 
