@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -131,6 +133,10 @@ void GemmPortable(bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
 
 bool HaveAvx2Fma() {
   static const bool have = [] {
+    // Same convention as engine/kernels/cpu_features.h: FASTREL_CPU_MAX=scalar
+    // forces the portable path (so it can be tested on an AVX2 machine).
+    const char* cap = std::getenv("FASTREL_CPU_MAX");
+    if (cap != nullptr && std::string_view(cap) == "scalar") return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }();

@@ -24,8 +24,9 @@ namespace fastrel::compile {
 // C[m x n] += alpha * A[m x k] * op(B), where op(B) is B (a k x n matrix) when
 // trans_b is false, and B^T (B stored as an n x k matrix) when trans_b is
 // true. C must not overlap A or B. Sizes may be zero (then nothing happens).
-// Uses an AVX2+FMA micro-kernel when the CPU has it (checked at run time),
-// else a portable one.
+// Uses an AVX2+FMA micro-kernel when the CPU has it (checked once, at run
+// time), else a portable one; the environment variable FASTREL_CPU_MAX=scalar
+// forces the portable one (as for engine/kernels).
 void Gemm(bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
           const double* a, int64_t lda, const double* b, int64_t ldb, double* c,
           int64_t ldc);
