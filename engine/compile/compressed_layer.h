@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "engine/compile/pattern.h"
 
 namespace fastrel::compile {
@@ -58,6 +60,14 @@ int8_t QuantizeInt8(double w, float scale);
 inline float DequantizeInt8(int8_t q, float scale) {
   return scale * static_cast<float>(q);
 }
+
+// Dense (unpruned) round-to-nearest int8 quantization of a rows x cols
+// row-major matrix, per row (e.g. an embedding table kept dense, or a layer
+// left unpruned): mask all ones, pattern kUnstructured, sparsity 0, scale =
+// max |w| of the row / 127. INVALID_ARGUMENT on a bad shape, a size mismatch
+// or a non-finite value.
+absl::StatusOr<CompressedLayer> QuantizeDenseInt8(absl::Span<const float> w,
+                                                  int64_t rows, int64_t cols);
 
 }  // namespace fastrel::compile
 
