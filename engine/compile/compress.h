@@ -2,6 +2,8 @@
 // fastrel-compile tool's --method / --pattern / --sparsity / --quantize flags
 // describe it.
 //
+// Ownership: inputs are borrowed only for the duration of a call; results are
+// returned by value.
 // Thread-safety: pure functions.
 #ifndef FASTREL_ENGINE_COMPILE_COMPRESS_H_
 #define FASTREL_ENGINE_COMPILE_COMPRESS_H_

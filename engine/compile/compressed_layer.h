@@ -7,6 +7,8 @@
 // freely. An all-zero row gets s = 1 (any positive scale represents it), so a
 // scale is never zero or negative.
 //
+// Ownership: inputs are borrowed only for the duration of a call; results are
+// returned by value.
 // Thread-safety: plain data and pure functions.
 #ifndef FASTREL_ENGINE_COMPILE_COMPRESSED_LAYER_H_
 #define FASTREL_ENGINE_COMPILE_COMPRESSED_LAYER_H_

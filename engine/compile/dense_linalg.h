@@ -9,6 +9,8 @@
 // after 1% damping are common), and fp32 Cholesky factors of such matrices
 // lose most of their significant digits.
 //
+// Ownership: pointers are borrowed for the duration of a call (CholeskyLower
+// and InvertLower overwrite theirs); UpperCholeskyOfInverse owns its input.
 // Thread-safety: all functions are reentrant; they share no state.
 #ifndef FASTREL_ENGINE_COMPILE_DENSE_LINALG_H_
 #define FASTREL_ENGINE_COMPILE_DENSE_LINALG_H_

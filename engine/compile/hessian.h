@@ -7,6 +7,7 @@
 // outer products is accumulated in double (fp64 GEMM, dense_linalg.h), so
 // millions of rows add up without the drift an fp32 sum would have.
 //
+// Ownership: Add() copies what it needs; rows are not retained.
 // Thread-safety: not thread-safe. Use one accumulator per thread (or per
 // shard of the calibration set) and Merge() them at the end.
 #ifndef FASTREL_ENGINE_COMPILE_HESSIAN_H_

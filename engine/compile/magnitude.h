@@ -14,6 +14,8 @@
 // Quantization (kInt8): per row, scale = max |w| over the KEPT weights / 127,
 // q = round-to-nearest(w / scale).
 //
+// Ownership: inputs are borrowed only for the duration of a call; results are
+// returned by value.
 // Thread-safety: pure function.
 #ifndef FASTREL_ENGINE_COMPILE_MAGNITUDE_H_
 #define FASTREL_ENGINE_COMPILE_MAGNITUDE_H_

@@ -40,6 +40,8 @@
 // loses the low bits that the error propagation relies on; fp64 costs ~2x
 // time and the whole BERT-base layer still takes seconds.
 //
+// Ownership: inputs are borrowed only for the duration of a call; results are
+// returned by value.
 // Thread-safety: pure function (no shared state).
 #ifndef FASTREL_ENGINE_COMPILE_OBS_H_
 #define FASTREL_ENGINE_COMPILE_OBS_H_

@@ -183,6 +183,21 @@ TEST_F(ObsTest, QuantizationOnlyBeatsRoundToNearest) {
   EXPECT_LT(gptq_err, kObsAdvantage * rtn_err);
 }
 
+TEST_F(ObsTest, Deterministic) {
+  const ObsOptions options{.quantization = Quantization::kInt8};
+  absl::StatusOr<ObsResult> a =
+      PruneObs(layer_->w, layer_->rows, layer_->cols, layer_->h, Pattern::k4x1,
+               0.7, options);
+  absl::StatusOr<ObsResult> b =
+      PruneObs(layer_->w, layer_->rows, layer_->cols, layer_->h, Pattern::k4x1,
+               0.7, options);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->layer.mask, b->layer.mask);
+  EXPECT_EQ(a->layer.qweight, b->layer.qweight);
+  EXPECT_EQ(a->layer.weight, b->layer.weight);
+  EXPECT_EQ(a->layer.scales, b->layer.scales);
+}
+
 TEST(ObsDiagonalTest, IsotropicHessianWithOneBlockEqualsMagnitude) {
   // H = 2 I: no correlations, equal saliency denominators, zero propagation
   // into pruned-or-kept decisions; with a single block the OBS mask is the

@@ -3,6 +3,8 @@
 //   ||W X - W' X||_F^2 / ||W X||_F^2 = tr((W - W') H (W - W')^T) / tr(W H W^T)
 // for H = (2/n) X X^T (the 2/n cancels). Columns of X are calibration rows.
 //
+// Ownership: inputs are borrowed only for the duration of a call; results are
+// returned by value.
 // Thread-safety: pure function.
 #ifndef FASTREL_ENGINE_COMPILE_RECONSTRUCTION_H_
 #define FASTREL_ENGINE_COMPILE_RECONSTRUCTION_H_
