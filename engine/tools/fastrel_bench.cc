@@ -18,7 +18,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,7 +26,7 @@
 #include "absl/flags/parse.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
+#include "engine/data/labeled_pairs.h"
 #include "engine/kernels/cpu_features.h"
 #include "engine/model/model.h"
 #include "nlohmann/json.hpp"
@@ -48,37 +47,15 @@ ABSL_FLAG(bool, json, false, "Print one JSON object instead of text.");
 namespace fastrel {
 namespace {
 
-struct Pair {
-  std::string query, document;
-};
-
-absl::StatusOr<std::vector<Pair>> ReadPairs(const std::string& path,
-                                            size_t limit) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrFormat("%s: cannot open", path));
-  std::vector<Pair> pairs;
-  std::string line;
-  std::getline(in, line);  // header
-  while (pairs.size() < limit && std::getline(in, line)) {
-    std::vector<std::string> f = absl::StrSplit(line, '\t');
-    if (f.size() < 2) continue;
-    pairs.push_back({f[0], f[1]});
-  }
-  if (pairs.empty()) {
-    return absl::InvalidArgumentError(absl::StrFormat("%s: no pairs", path));
-  }
-  return pairs;
-}
-
 // Packs `count` batches of `batch` pairs (cycling through `pairs`).
 std::vector<PackedBatch> MakeBatches(const Model& model,
-                                     const std::vector<Pair>& pairs, int batch,
-                                     int count) {
+                                     const std::vector<LabeledPair>& pairs,
+                                     int batch, int count) {
   std::vector<PackedBatch> out(count);
   size_t next = 0;
   for (PackedBatch& b : out) {
     for (int i = 0; i < batch; ++i) {
-      const Pair& p = pairs[next++ % pairs.size()];
+      const LabeledPair& p = pairs[next++ % pairs.size()];
       EncodedPair e =
           model.tokenizer().EncodePair(p.query, p.document, model.max_seq_len(),
                                        absl::GetFlag(FLAGS_max_query_tokens));
@@ -162,11 +139,17 @@ int Main() {
     return 2;
   }
   const Encoder& encoder = (*model)->encoder(*variant);
-  auto pairs = ReadPairs(absl::GetFlag(FLAGS_data),
-                         static_cast<size_t>(batch) * num_batches);
+  ReadPairsOptions read_options;
+  read_options.max_rows = static_cast<size_t>(batch) * num_batches;
+  auto pairs = ReadLabeledPairs(absl::GetFlag(FLAGS_data), read_options);
   if (!pairs.ok()) {
     std::fprintf(stderr, "fastrel-bench: %s\n",
                  pairs.status().ToString().c_str());
+    return 1;
+  }
+  if (pairs->empty()) {
+    std::fprintf(stderr, "fastrel-bench: %s has no pairs\n",
+                 absl::GetFlag(FLAGS_data).c_str());
     return 1;
   }
   const std::vector<PackedBatch> batches =
