@@ -25,7 +25,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "engine/data/labeled_pairs.h"
 #include "engine/kernels/cpu_features.h"
 #include "engine/model/model.h"
@@ -42,6 +44,9 @@ ABSL_FLAG(int, workers, 0,
           "Workers for the all-cores run (0 = one per available core; -1 = "
           "skip that run).");
 ABSL_FLAG(int, max_query_tokens, 32, "Query truncation (tokens).");
+ABSL_FLAG(std::string, keep_ratios, "",
+          "Comma-separated per-layer keep ratios overriding the variant's "
+          "length config (token dropping), e.g. 0.9,0.8,0.7,0.6.");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of text.");
 
 namespace fastrel {
@@ -139,6 +144,25 @@ int Main() {
     return 2;
   }
   const Encoder& encoder = (*model)->encoder(*variant);
+  LengthConfig length = variant->length;
+  if (const std::string r = absl::GetFlag(FLAGS_keep_ratios); !r.empty()) {
+    length.keep_ratios.clear();
+    for (absl::string_view part : absl::StrSplit(r, ',')) {
+      double v = 0;
+      if (!absl::SimpleAtod(part, &v)) {
+        std::fprintf(stderr, "fastrel-bench: bad --keep_ratios %s\n",
+                     r.c_str());
+        return 2;
+      }
+      length.keep_ratios.push_back(v);
+    }
+    if (absl::Status s = length.Validate((*model)->config().num_hidden_layers);
+        !s.ok()) {
+      std::fprintf(stderr, "fastrel-bench: --keep_ratios: %s\n",
+                   s.ToString().c_str());
+      return 2;
+    }
+  }
   ReadPairsOptions read_options;
   read_options.max_rows = static_cast<size_t>(batch) * num_batches;
   auto pairs = ReadLabeledPairs(absl::GetFlag(FLAGS_data), read_options);
@@ -162,7 +186,7 @@ int Main() {
   absl::StatusOr<std::vector<double>> single;
   std::thread([&] {
     PinToCore(cores[0]);
-    single = RunWorker(encoder, variant->length, batches, warmup);
+    single = RunWorker(encoder, length, batches, warmup);
   }).join();
   if (!single.ok()) {
     std::fprintf(stderr, "fastrel-bench: %s\n",
@@ -190,7 +214,7 @@ int Main() {
         PinToCore(cores[w % cores.size()]);
         ++ready;
         while (!go.load()) std::this_thread::yield();
-        auto r = RunWorker(encoder, variant->length, batches, warmup);
+        auto r = RunWorker(encoder, length, batches, warmup);
         status[w] = r.status();
       });
     }
@@ -217,6 +241,7 @@ int Main() {
         {"model", dir},
         {"version", (*model)->version()},
         {"variant", variant->name},
+        {"keep_ratios", length.keep_ratios},
         {"encoder", encoder.Describe()},
         {"cpu", GetCpuFeatures().ToString()},
         {"batch", batch},
