@@ -1,0 +1,63 @@
+// AVX2 twin of ApplyEpilogueRowRef (epilogue.cc): same IEEE operations in the
+// same order, so results are bit-identical. GELU stays scalar std::erf (exact,
+// and identical to the reference); it is a small part of the layer cost.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "engine/kernels/epilogue.h"
+
+namespace fastrel::internal {
+namespace {
+
+inline float Gelu(float y) {
+  return 0.5f * y * (1.0f + std::erf(y * 0.70710678118654752f));
+}
+
+}  // namespace
+
+void ApplyEpilogueRowAvx2(const Epilogue& ep, const int32_t* acc, int m,
+                          int n) {
+  const float sa = ep.act_scale_per_tensor ? ep.act_scale[0] : ep.act_scale[m];
+  const int32_t zp = ep.act_zero_point ? ep.act_zero_point[m] : 0;
+  float* out = ep.out + m * ep.ld_out;
+  const float* res = ep.residual ? ep.residual + m * ep.ld_residual : nullptr;
+  const __m256 vsa = _mm256_set1_ps(sa);
+  const __m256i vzp = _mm256_set1_epi32(zp);
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256i c =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + j));
+    if (ep.act_zero_point) {
+      const __m256i cs = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(ep.weight_col_sum + j));
+      c = _mm256_sub_epi32(c, _mm256_mullo_epi32(vzp, cs));
+    }
+    const __m256 s = _mm256_mul_ps(vsa, _mm256_loadu_ps(ep.weight_scale + j));
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(c), s);
+    if (ep.bias) y = _mm256_add_ps(y, _mm256_loadu_ps(ep.bias + j));
+    if (ep.gelu) {
+      alignas(32) float t[8];
+      _mm256_store_ps(t, y);
+      for (float& v : t) v = Gelu(v);
+      y = _mm256_load_ps(t);
+    }
+    if (res) y = _mm256_add_ps(y, _mm256_loadu_ps(res + j));
+    _mm256_storeu_ps(out + j, y);
+  }
+  for (; j < n; ++j) {
+    int32_t c = acc[j];
+    if (ep.act_zero_point) {
+      c = static_cast<int32_t>(static_cast<uint32_t>(c) -
+                               static_cast<uint32_t>(zp) *
+                                   static_cast<uint32_t>(ep.weight_col_sum[j]));
+    }
+    float y = static_cast<float>(c) * (sa * ep.weight_scale[j]);
+    if (ep.bias) y = y + ep.bias[j];
+    if (ep.gelu) y = Gelu(y);
+    if (res) y = y + res[j];
+    out[j] = y;
+  }
+}
+
+}  // namespace fastrel::internal

@@ -1,0 +1,117 @@
+// AVX2 4x1 block-sparse tile kernel (see sparse_gemm.h for the scheme).
+#include <immintrin.h>
+
+#include <cstring>
+#include <vector>
+
+#include "engine/kernels/int8_transpose.h"
+#include "engine/kernels/sparse_gemm.h"
+
+namespace fastrel::internal {
+namespace {
+
+// xt[k][16] int16 = x[t][k] for t < mt, 0 for the other tokens.
+void TransposeToInt16(const int8_t* x, int64_t ldx, int mt, int k,
+                      int16_t* xt) {
+  thread_local std::vector<int8_t> zeros;
+  if (zeros.size() < static_cast<size_t>(k)) zeros.assign(k, 0);
+  const int8_t* rows[16];
+  for (int t = 0; t < 16; ++t) rows[t] = t < mt ? x + t * ldx : zeros.data();
+  int kk = 0;
+  for (; kk + 16 <= k; kk += 16) {
+    __m128i r[16];
+    for (int t = 0; t < 16; ++t) {
+      r[t] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[t] + kk));
+    }
+    Transpose16x16Bytes(r);
+    for (int i = 0; i < 16; ++i) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(xt + (kk + i) * 16),
+                         _mm256_cvtepi8_epi16(r[i]));
+    }
+  }
+  for (; kk < k; ++kk) {
+    for (int t = 0; t < 16; ++t) xt[kk * 16 + t] = rows[t][kk];
+  }
+}
+
+}  // namespace
+
+void Sparse4x1TileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
+                       int mt, int32_t* out, int64_t ldo) {
+  const int k = w.k();
+  struct alignas(32) Row16 {
+    int16_t v[16];
+  };
+  thread_local std::vector<Row16> xbuf;
+  xbuf.resize(k);
+  int16_t* xt = xbuf[0].v;
+  TransposeToInt16(x, ldx, mt, k, xt);
+
+  const uint32_t* row_ptr = w.row_ptr().data();
+  const uint16_t* col = w.col().data();
+  const int32_t* wp = reinterpret_cast<const int32_t*>(w.pair16().data());
+  alignas(16) int32_t tmp[16 * 4];
+  int32_t* dst = mt == 16 ? out : tmp;
+  const int64_t ldd = mt == 16 ? ldo : 4;
+
+  for (int rb = 0; rb < w.n() / 4; ++rb) {
+    __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, lo2 = lo0, lo3 = lo0;
+    __m256i hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
+    const uint32_t qend = row_ptr[rb + 1] / 4;
+    for (uint32_t q = row_ptr[rb] / 4; q < qend; ++q) {
+      const uint16_t* cq = col + 4 * q;
+      const int32_t* wq = wp + 8 * q;
+      _mm_prefetch(reinterpret_cast<const char*>(wq + 64), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(cq + 64), _MM_HINT_T0);
+      for (int p = 0; p < 2; ++p) {
+        const __m256i xa = _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(xt + cq[2 * p] * 16));
+        const __m256i xb = _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(xt + cq[2 * p + 1] * 16));
+        const __m256i l = _mm256_unpacklo_epi16(xa, xb);  // t0-3 | t8-11
+        const __m256i h = _mm256_unpackhi_epi16(xa, xb);  // t4-7 | t12-15
+        const int32_t* wj = wq + 4 * p;
+        __m256i b = _mm256_set1_epi32(wj[0]);
+        lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(l, b));
+        hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(h, b));
+        b = _mm256_set1_epi32(wj[1]);
+        lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(l, b));
+        hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(h, b));
+        b = _mm256_set1_epi32(wj[2]);
+        lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(l, b));
+        hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(h, b));
+        b = _mm256_set1_epi32(wj[3]);
+        lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(l, b));
+        hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(h, b));
+      }
+    }
+    // 4 channels x 16 tokens -> 16 tokens x 4 channels.
+    auto emit = [&](__m256i c0, __m256i c1, __m256i c2, __m256i c3, int t0) {
+      const __m256i u0 = _mm256_unpacklo_epi32(c0, c1);
+      const __m256i u1 = _mm256_unpacklo_epi32(c2, c3);
+      const __m256i u2 = _mm256_unpackhi_epi32(c0, c1);
+      const __m256i u3 = _mm256_unpackhi_epi32(c2, c3);
+      const __m256i v[4] = {
+          _mm256_unpacklo_epi64(u0, u1), _mm256_unpackhi_epi64(u0, u1),
+          _mm256_unpacklo_epi64(u2, u3), _mm256_unpackhi_epi64(u2, u3)};
+      for (int i = 0; i < 4; ++i) {
+        _mm_storeu_si128(
+            reinterpret_cast<__m128i*>(dst + (t0 + i) * ldd + 4 * rb * (mt == 16)),
+            _mm256_castsi256_si128(v[i]));
+        _mm_storeu_si128(
+            reinterpret_cast<__m128i*>(dst + (t0 + 8 + i) * ldd +
+                                       4 * rb * (mt == 16)),
+            _mm256_extracti128_si256(v[i], 1));
+      }
+    };
+    emit(lo0, lo1, lo2, lo3, 0);
+    emit(hi0, hi1, hi2, hi3, 4);
+    if (mt != 16) {
+      for (int t = 0; t < mt; ++t) {
+        std::memcpy(out + t * ldo + 4 * rb, tmp + t * 4, 16);
+      }
+    }
+  }
+}
+
+}  // namespace fastrel::internal
