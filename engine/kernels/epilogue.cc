@@ -8,8 +8,7 @@
 namespace fastrel {
 namespace internal {
 
-void ApplyEpilogueRowRef(const Epilogue& ep, const int32_t* acc, int m,
-                         int n) {
+void ApplyEpilogueRowRef(const Epilogue& ep, const int32_t* acc, int m, int n) {
   const float sa = ep.act_scale_per_tensor ? ep.act_scale[0] : ep.act_scale[m];
   const int32_t zp = ep.act_zero_point ? ep.act_zero_point[m] : 0;
   float* out = ep.out + m * ep.ld_out;

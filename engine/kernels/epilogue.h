@@ -58,10 +58,10 @@ struct Epilogue {
   int64_t ld_out = 0;
   // Optional requantization of `out` to int8 for the next layer.
   Requant requant = Requant::kNone;
-  float requant_scale = 0.0f;      // kStatic: > 0
-  int8_t* out_q = nullptr;         // [M x N], row stride ld_out_q
+  float requant_scale = 0.0f;  // kStatic: > 0
+  int8_t* out_q = nullptr;     // [M x N], row stride ld_out_q
   int64_t ld_out_q = 0;
-  float* out_q_scale = nullptr;    // kDynamicSymmetric: [M]
+  float* out_q_scale = nullptr;  // kDynamicSymmetric: [M]
 };
 
 // Validates `ep` for an [m x n] output: required pointers, strides >= n,

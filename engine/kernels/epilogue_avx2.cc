@@ -26,8 +26,7 @@ void ApplyEpilogueRowAvx2(const Epilogue& ep, const int32_t* acc, int m,
   const __m256i vzp = _mm256_set1_epi32(zp);
   int j = 0;
   for (; j + 8 <= n; j += 8) {
-    __m256i c =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + j));
+    __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + j));
     if (ep.act_zero_point) {
       const __m256i cs = _mm256_loadu_si256(
           reinterpret_cast<const __m256i*>(ep.weight_col_sum + j));

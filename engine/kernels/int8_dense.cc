@@ -39,9 +39,7 @@ DenseInt8Gemm::DenseInt8Gemm(DenseInt8Gemm&&) noexcept = default;
 DenseInt8Gemm& DenseInt8Gemm::operator=(DenseInt8Gemm&&) noexcept = default;
 DenseInt8Gemm::~DenseInt8Gemm() = default;
 
-const std::string& DenseInt8Gemm::impl_name() const {
-  return impl_->impl_name;
-}
+const std::string& DenseInt8Gemm::impl_name() const { return impl_->impl_name; }
 
 absl::StatusOr<DenseInt8Gemm> DenseInt8Gemm::Create(const int8_t* wq, int n,
                                                     int k, ActType act) {
@@ -70,11 +68,13 @@ absl::StatusOr<DenseInt8Gemm> DenseInt8Gemm::Create(const int8_t* wq, int n,
   const dnnl::memory::dim rt = DNNL_RUNTIME_DIM_VAL;
   try {
     g.impl_->eng = dnnl::engine(dnnl::engine::kind::cpu, 0);
-    const dnnl::memory::desc src_md({rt, k}, act == ActType::kS8 ? dt::s8 : dt::u8,
+    const dnnl::memory::desc src_md({rt, k},
+                                    act == ActType::kS8 ? dt::s8 : dt::u8,
                                     dnnl::memory::dims{rt, 1});
     // Wq [N x K] row-major is the [K x N] weights matrix with strides {1, K}.
     const dnnl::memory::desc wei_md({k, n}, dt::s8, dnnl::memory::dims{1, k});
-    const dnnl::memory::desc dst_md({rt, n}, dt::s32, dnnl::memory::dims{rt, 1});
+    const dnnl::memory::desc dst_md({rt, n}, dt::s32,
+                                    dnnl::memory::dims{rt, 1});
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const dnnl::matmul::desc desc(src_md, wei_md, dst_md);
@@ -99,9 +99,9 @@ absl::Status DenseInt8Gemm::RunInt32(const void* x, int m, int64_t ldx,
   using dt = dnnl::memory::data_type;
   try {
     const dnnl::engine& eng = impl_->eng;
-    const dnnl::memory::desc src_md(
-        {m, k_}, act_ == ActType::kS8 ? dt::s8 : dt::u8,
-        dnnl::memory::dims{ldx, 1});
+    const dnnl::memory::desc src_md({m, k_},
+                                    act_ == ActType::kS8 ? dt::s8 : dt::u8,
+                                    dnnl::memory::dims{ldx, 1});
     const dnnl::memory::desc wei_md({k_, n_}, dt::s8,
                                     dnnl::memory::dims{1, k_});
     const dnnl::memory::desc dst_md({m, n_}, dt::s32,
@@ -109,8 +109,7 @@ absl::Status DenseInt8Gemm::RunInt32(const void* x, int m, int64_t ldx,
     thread_local std::vector<uint8_t> scratch;
     scratch.resize(std::max<size_t>(impl_->scratch_md.get_size(), 1));
     dnnl::memory src(src_md, eng, const_cast<void*>(x));
-    dnnl::memory wei(wei_md, eng,
-                     const_cast<int8_t*>(impl_->weights.data()));
+    dnnl::memory wei(wei_md, eng, const_cast<int8_t*>(impl_->weights.data()));
     dnnl::memory dst(dst_md, eng, acc);
     dnnl::memory scr(impl_->scratch_md, eng, scratch.data());
     dnnl::stream strm(eng);

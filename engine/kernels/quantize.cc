@@ -25,8 +25,7 @@ float QuantizeRowSymmetricRef(const float* x, int k, int8_t* q) {
   return amax / 127.0f;
 }
 
-float QuantizeRowAsymmetricRef(const float* x, int k, uint8_t* q,
-                               int32_t* zp) {
+float QuantizeRowAsymmetricRef(const float* x, int k, uint8_t* q, int32_t* zp) {
   float lo = 0.0f, hi = 0.0f;
   for (int i = 0; i < k; ++i) {
     lo = std::min(lo, x[i]);
@@ -40,8 +39,8 @@ float QuantizeRowAsymmetricRef(const float* x, int k, uint8_t* q,
   const float inv = 255.0f / (hi - lo);
   const float z = std::min(std::max(std::nearbyint(-lo * inv), 0.0f), 255.0f);
   for (int i = 0; i < k; ++i) {
-    const float v = std::min(std::max(std::nearbyint(x[i] * inv) + z, 0.0f),
-                             255.0f);
+    const float v =
+        std::min(std::max(std::nearbyint(x[i] * inv) + z, 0.0f), 255.0f);
     q[i] = static_cast<uint8_t>(v);
   }
   *zp = static_cast<int32_t>(z);

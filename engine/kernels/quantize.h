@@ -60,8 +60,7 @@ namespace internal {
 float QuantizeRowSymmetricRef(const float* x, int k, int8_t* q);
 float QuantizeRowSymmetricAvx2(const float* x, int k, int8_t* q);
 float QuantizeRowAsymmetricRef(const float* x, int k, uint8_t* q, int32_t* zp);
-float QuantizeRowAsymmetricAvx2(const float* x, int k, uint8_t* q,
-                                int32_t* zp);
+float QuantizeRowAsymmetricAvx2(const float* x, int k, uint8_t* q, int32_t* zp);
 void QuantizeRowStaticRef(const float* x, int k, float inv_scale, int8_t* q);
 void QuantizeRowStaticAvx2(const float* x, int k, float inv_scale, int8_t* q);
 }  // namespace internal

@@ -103,14 +103,14 @@ float QuantizeRowAsymmetricAvx2(const float* x, int k, uint8_t* q,
   const __m256 vinv = _mm256_set1_ps(inv), vz = _mm256_set1_ps(z);
   const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f);
   for (i = 0; i + 8 <= k; i += 8) {
-    __m256 v = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv),
-                               kRound);
+    __m256 v =
+        _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv), kRound);
     v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, vz), zero), top);
     Store8U8(_mm256_cvtps_epi32(v), q + i);
   }
   for (; i < k; ++i) {
-    const float v = std::min(std::max(std::nearbyint(x[i] * inv) + z, 0.0f),
-                             255.0f);
+    const float v =
+        std::min(std::max(std::nearbyint(x[i] * inv) + z, 0.0f), 255.0f);
     q[i] = static_cast<uint8_t>(v);
   }
   *zp = static_cast<int32_t>(z);

@@ -95,13 +95,12 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
           _mm256_unpacklo_epi64(u0, u1), _mm256_unpackhi_epi64(u0, u1),
           _mm256_unpacklo_epi64(u2, u3), _mm256_unpackhi_epi64(u2, u3)};
       for (int i = 0; i < 4; ++i) {
-        _mm_storeu_si128(
-            reinterpret_cast<__m128i*>(dst + (t0 + i) * ldd + 4 * rb * (mt == 16)),
-            _mm256_castsi256_si128(v[i]));
-        _mm_storeu_si128(
-            reinterpret_cast<__m128i*>(dst + (t0 + 8 + i) * ldd +
-                                       4 * rb * (mt == 16)),
-            _mm256_extracti128_si256(v[i], 1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (t0 + i) * ldd +
+                                                    4 * rb * (mt == 16)),
+                         _mm256_castsi256_si128(v[i]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (t0 + 8 + i) * ldd +
+                                                    4 * rb * (mt == 16)),
+                         _mm256_extracti128_si256(v[i], 1));
       }
     };
     emit(lo0, lo1, lo2, lo3, 0);

@@ -63,12 +63,12 @@ const char* SparsePatternName(SparsePattern p) {
 }
 
 absl::StatusOr<PackedSparseInt8> PackedSparseInt8::Pack(SparsePattern pattern,
-                                                        const int8_t* wq,
-                                                        int n, int k) {
+                                                        const int8_t* wq, int n,
+                                                        int k) {
   if (n < 1 || k < 1 || k > kMaxK) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sparse pack: need 1 <= N and 1 <= K <= ", kMaxK, ", got N=", n,
-        " K=", k));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sparse pack: need 1 <= N and 1 <= K <= ", kMaxK,
+                     ", got N=", n, " K=", k));
   }
   if (wq == nullptr) return absl::InvalidArgumentError("sparse pack: null Wq");
   for (int64_t i = 0; i < int64_t{n} * k; ++i) {
@@ -115,9 +115,9 @@ absl::StatusOr<PackedSparseInt8> PackedSparseInt8::Pack(SparsePattern pattern,
     }
   } else {
     if (k % 4 != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "sparse pack ", SparsePatternName(pattern), ": K=", k,
-          " is not a multiple of 4"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("sparse pack ", SparsePatternName(pattern), ": K=", k,
+                       " is not a multiple of 4"));
     }
     const int npg = p.nnz_per_group();
     const int span = p.span();
@@ -129,21 +129,23 @@ absl::StatusOr<PackedSparseInt8> PackedSparseInt8::Pack(SparsePattern pattern,
     for (int r = 0; r < n; ++r) {
       const int8_t* w = wq + int64_t{r} * k;
       for (int g = 0; g < k / 4; ++g) {
-        const int c = g * 4 / span;                 // chunk
-        const int gi = (g * 4 - c * span) / 4;      // group within chunk
+        const int c = g * 4 / span;             // chunk
+        const int gi = (g * 4 - c * span) / 4;  // group within chunk
         int used = 0;
         for (int i = 0; i < 4; ++i) {
           if (w[4 * g + i] == 0) continue;
           if (used == npg) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "sparse pack ", SparsePatternName(pattern), ": row ", r,
-                " group ", g, " (k=", 4 * g, "..", 4 * g + 3,
-                ") has more than ", npg, " non-zeros"));
+            return absl::InvalidArgumentError(
+                absl::StrCat("sparse pack ", SparsePatternName(pattern),
+                             ": row ", r, " group ", g, " (k=", 4 * g, "..",
+                             4 * g + 3, ") has more than ", npg, " non-zeros"));
           }
           const int s = gi * npg + used++;
           // Layout [tile][chunk][row][slot]: tile stride 16*chunks*4.
-          const size_t pos = ((static_cast<size_t>(r / 16) * p.chunks_ + c) *
-                                  16 + r % 16) * 4 + s;
+          const size_t pos =
+              ((static_cast<size_t>(r / 16) * p.chunks_ + c) * 16 + r % 16) *
+                  4 +
+              s;
           p.nm_idx_[pos] = static_cast<uint8_t>(gi * 4 + i);
           p.val_[pos] = w[4 * g + i];
         }
@@ -175,7 +177,8 @@ void PackedSparseInt8::Derive() {
           for (int j = 0; j < 4; ++j) {
             out[pp * 8 + j * 2 + 0] = quad[j * 4 + 2 * pp];
             out[pp * 8 + j * 2 + 1] = quad[j * 4 + 2 * pp + 1];
-            col_sum_[4 * rb + j] += quad[j * 4 + 2 * pp] + quad[j * 4 + 2 * pp + 1];
+            col_sum_[4 * rb + j] +=
+                quad[j * 4 + 2 * pp] + quad[j * 4 + 2 * pp + 1];
           }
         }
       }
@@ -230,8 +233,8 @@ absl::Status PackedSparseInt8::Validate() const {
   }
   for (size_t pos = 0; pos < total; ++pos) {
     const int s = static_cast<int>(pos % 4);
-    const int row = static_cast<int>((pos / 4) % 16 +
-                                     16 * (pos / (size_t{64} * chunks_)));
+    const int row =
+        static_cast<int>((pos / 4) % 16 + 16 * (pos / (size_t{64} * chunks_)));
     const int c = static_cast<int>((pos / 64) % chunks_);
     const int idx = nm_idx_[pos];
     if (idx >= span || idx / 4 != s / npg) {
@@ -380,8 +383,7 @@ int64_t PackedSparseInt8::stored_weights() const {
 }
 
 double PackedSparseInt8::density() const {
-  return static_cast<double>(stored_weights()) /
-         (static_cast<double>(n_) * k_);
+  return static_cast<double>(stored_weights()) / (static_cast<double>(n_) * k_);
 }
 
 }  // namespace fastrel

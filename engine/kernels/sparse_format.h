@@ -111,13 +111,13 @@ class PackedSparseInt8 {
 
   SparsePattern pattern_ = SparsePattern::kBlock4x1;
   int n_ = 0, k_ = 0;
-  int n_pad_ = 0, chunks_ = 0;      // N:M only
-  std::vector<uint32_t> row_ptr_;   // 4x1
-  std::vector<uint16_t> col_;       // 4x1
-  std::vector<int8_t> val_;         // 4x1 quads or N:M values
-  std::vector<uint8_t> nm_idx_;     // N:M
-  std::vector<int16_t> pair16_;     // derived (4x1)
-  std::vector<int32_t> col_sum_;    // derived
+  int n_pad_ = 0, chunks_ = 0;     // N:M only
+  std::vector<uint32_t> row_ptr_;  // 4x1
+  std::vector<uint16_t> col_;      // 4x1
+  std::vector<int8_t> val_;        // 4x1 quads or N:M values
+  std::vector<uint8_t> nm_idx_;    // N:M
+  std::vector<int16_t> pair16_;    // derived (4x1)
+  std::vector<int32_t> col_sum_;   // derived
 };
 
 }  // namespace fastrel

@@ -53,12 +53,11 @@ void SparseNMTileRef(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
 
 namespace {
 
-absl::StatusOr<internal::SparseTileKernel> PickKernel(
-    const PackedSparseInt8& w, KernelIsa isa) {
+absl::StatusOr<internal::SparseTileKernel> PickKernel(const PackedSparseInt8& w,
+                                                      KernelIsa isa) {
   if (!IsaAvailable(isa)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("sparse gemm: ISA ", KernelIsaName(isa),
-                     " not available on this CPU"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sparse gemm: ISA ", KernelIsaName(isa), " not available on this CPU"));
   }
   const bool block = w.pattern() == SparsePattern::kBlock4x1;
   switch (ResolveIsa(isa)) {
@@ -74,9 +73,8 @@ absl::StatusOr<internal::SparseTileKernel> PickKernel(
 absl::Status CheckArgs(const PackedSparseInt8& w, const int8_t* x, int m,
                        int64_t ldx) {
   if (m < 0 || ldx < w.k()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sparse gemm: bad m=", m, " ldx=", ldx, " (K=", w.k(),
-                     ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sparse gemm: bad m=", m, " ldx=", ldx, " (K=", w.k(), ")"));
   }
   if (m > 0 && x == nullptr) {
     return absl::InvalidArgumentError("sparse gemm: null activations");

@@ -32,8 +32,8 @@ void SparseNMTileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
         for (auto& a : acc) a = _mm256_setzero_si256();
         const int8_t* xb = xpad.data() + t0 * kp;
         for (int c = 0; c < chunks; ++c) {
-          const size_t pos = ((static_cast<size_t>(rt) * chunks + c) * 16 +
-                              h * 8) * 4;
+          const size_t pos =
+              ((static_cast<size_t>(rt) * chunks + c) * 16 + h * 8) * 4;
           const __m256i mask =
               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + pos));
           const __m256i wv =

@@ -75,21 +75,26 @@ void Sparse4x1TileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
       const __m512i x1 = _mm512_slli_epi32(_mm512_load_si512(xq[cq[1]].v), 8);
       const __m512i x2 = _mm512_slli_epi32(_mm512_load_si512(xq[cq[2]].v), 16);
       const __m512i x3 = _mm512_slli_epi32(_mm512_load_si512(xq[cq[3]].v), 24);
-      const __m512i a = _mm512_or_si512(
-          _mm512_ternarylogic_epi32(x0, x1, x2, 0xFE), x3);
+      const __m512i a =
+          _mm512_or_si512(_mm512_ternarylogic_epi32(x0, x1, x2, 0xFE), x3);
       a0 = _mm512_dpbusd_epi32(a0, a, _mm512_set1_epi32(wq[0]));
       a1 = _mm512_dpbusd_epi32(a1, a, _mm512_set1_epi32(wq[1]));
       a2 = _mm512_dpbusd_epi32(a2, a, _mm512_set1_epi32(wq[2]));
       a3 = _mm512_dpbusd_epi32(a3, a, _mm512_set1_epi32(wq[3]));
     }
     const int32_t* cs = col_sum + 4 * rb;
-    _mm512_store_si512(tmp[0], _mm512_sub_epi32(a0, _mm512_set1_epi32(128 * cs[0])));
-    _mm512_store_si512(tmp[1], _mm512_sub_epi32(a1, _mm512_set1_epi32(128 * cs[1])));
-    _mm512_store_si512(tmp[2], _mm512_sub_epi32(a2, _mm512_set1_epi32(128 * cs[2])));
-    _mm512_store_si512(tmp[3], _mm512_sub_epi32(a3, _mm512_set1_epi32(128 * cs[3])));
+    _mm512_store_si512(tmp[0],
+                       _mm512_sub_epi32(a0, _mm512_set1_epi32(128 * cs[0])));
+    _mm512_store_si512(tmp[1],
+                       _mm512_sub_epi32(a1, _mm512_set1_epi32(128 * cs[1])));
+    _mm512_store_si512(tmp[2],
+                       _mm512_sub_epi32(a2, _mm512_set1_epi32(128 * cs[2])));
+    _mm512_store_si512(tmp[3],
+                       _mm512_sub_epi32(a3, _mm512_set1_epi32(128 * cs[3])));
     for (int t = 0; t < mt; ++t) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + t * ldo + 4 * rb),
-                       _mm_setr_epi32(tmp[0][t], tmp[1][t], tmp[2][t], tmp[3][t]));
+      _mm_storeu_si128(
+          reinterpret_cast<__m128i*>(out + t * ldo + 4 * rb),
+          _mm_setr_epi32(tmp[0][t], tmp[1][t], tmp[2][t], tmp[3][t]));
     }
   }
 }
@@ -112,8 +117,8 @@ void SparseNMTileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
     const int r0 = rt * 16;
     const int rows = std::min(16, n - r0);
     const __mmask16 rmask = static_cast<__mmask16>((1u << rows) - 1);
-    const __m512i comp = _mm512_slli_epi32(
-        _mm512_maskz_loadu_epi32(rmask, col_sum + r0), 7);
+    const __m512i comp =
+        _mm512_slli_epi32(_mm512_maskz_loadu_epi32(rmask, col_sum + r0), 7);
     for (int t0 = 0; t0 < mt; t0 += 8) {
       __m512i acc[8];
       for (auto& a : acc) a = _mm512_setzero_si512();
@@ -125,8 +130,8 @@ void SparseNMTileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
         for (int t = 0; t < 8; ++t) {
           const __m512i xw = _mm512_broadcast_i32x4(_mm_loadu_si128(
               reinterpret_cast<const __m128i*>(xb + t * kp + c * span)));
-          acc[t] = _mm512_dpbusd_epi32(acc[t], _mm512_shuffle_epi8(xw, mask),
-                                       wv);
+          acc[t] =
+              _mm512_dpbusd_epi32(acc[t], _mm512_shuffle_epi8(xw, mask), wv);
         }
       }
       const int tn = std::min(8, mt - t0);
