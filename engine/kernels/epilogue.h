@@ -14,7 +14,10 @@
 // schemes of quantize.h (dynamic per-row symmetric -> out_q_scale[m], or
 // static with requant_scale).
 // Each float op is a separate IEEE operation (no FMA contraction), in this
-// order, in both the reference and the AVX2 path, so the two are bit-identical.
+// order, in both the reference and the AVX2 path, so the two are bit-identical
+// except GELU: the reference calls std::erf, the AVX2 path a vectorized
+// rational erf approximation (a few ulp; tested against the reference with
+// a named tolerance). Requantized codes after GELU may then differ by 1.
 #ifndef FASTREL_ENGINE_KERNELS_EPILOGUE_H_
 #define FASTREL_ENGINE_KERNELS_EPILOGUE_H_
 

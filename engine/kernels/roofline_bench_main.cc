@@ -236,6 +236,21 @@ int Main(const std::string& command) {
       auto x = testing_util::RandomInts<int8_t>(static_cast<size_t>(m) * sh.k,
                                                 -127, 127, rng);
       std::vector<int32_t> acc(static_cast<size_t>(m) * sh.n);
+      // Fused epilogue used by the "+epi" rows: dequantize, bias, GELU,
+      // residual add, fp32 out (the FFN1 pattern minus the residual, plus
+      // the residual to cover the output-projection pattern too).
+      std::vector<float> sa(m, 0.01f), sw(sh.n, 0.01f), bias(sh.n, 0.1f);
+      std::vector<float> res(static_cast<size_t>(m) * sh.n, 0.5f);
+      std::vector<float> y(res.size());
+      Epilogue ep;
+      ep.act_scale = sa.data();
+      ep.weight_scale = sw.data();
+      ep.bias = bias.data();
+      ep.gelu = true;
+      ep.residual = res.data();
+      ep.ld_residual = sh.n;
+      ep.out = y.data();
+      ep.ld_out = sh.n;
       double int8_ms = 0;
       auto report = [&](const std::string& kernel, const std::string& isa,
                         double sec, double density, double sparsity) {
@@ -279,6 +294,10 @@ int Main(const std::string& command) {
             reps);
         int8_ms = s * 1e3;
         report("dense_int8", "onednn", s, 1.0, 0.0);
+        results.back()["impl"] = g->impl_name();
+        const double se =
+            MedianSeconds([&] { (void)g->Run(x.data(), m, sh.k, ep); }, reps);
+        report("dense_int8+epi", "onednn", se, 1.0, 0.0);
       }
       for (const SparseCfg& cfg : sparse_cfgs) {
         auto wq = testing_util::RandomSparse(cfg.pattern, sh.n, sh.k,
@@ -314,6 +333,11 @@ int Main(const std::string& command) {
               },
               reps);
           report(cfg.name, KernelIsaName(isa), s, density, 1.0 - density);
+          if (cfg.name != "4x1@80%") continue;
+          const double se = MedianSeconds(
+              [&] { (void)SparseGemm(*w, x.data(), m, sh.k, ep, isa); }, reps);
+          report(cfg.name + "+epi", KernelIsaName(isa), se, density,
+                 1.0 - density);
         }
       }
     }
