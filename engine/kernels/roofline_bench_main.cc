@@ -49,6 +49,9 @@ ABSL_FLAG(std::string, clock, "thread",
           "thread: this thread's CPU time (robust on a shared, oversubscribed "
           "machine: time spent descheduled is not counted); wall: steady "
           "clock");
+ABSL_FLAG(std::string, kernels, "",
+          "only these kernels (comma separated names as printed, e.g. "
+          "dense_int8,4x1@80%); empty: all");
 ABSL_FLAG(std::string, isa, "avx2,avx512_vnni",
           "sparse kernel ISAs to time (ref, avx2, avx512_vnni)");
 
@@ -226,6 +229,14 @@ int Main(const std::string& command) {
       {"2:4", SparsePattern::k2of4, 0.0},
       {"1:4", SparsePattern::k1of4, 0.0}};
 
+  std::vector<std::string> only;
+  if (!absl::GetFlag(FLAGS_kernels).empty()) {
+    only = absl::StrSplit(absl::GetFlag(FLAGS_kernels), ',');
+  }
+  auto wanted = [&](const std::string& name) {
+    return only.empty() ||
+           std::find(only.begin(), only.end(), name) != only.end();
+  };
   json results = json::array();
   std::mt19937 rng(7);
   absl::PrintF("%-10s %5s %-12s %-12s %9s %9s %9s %8s %7s\n", "shape", "M",
@@ -276,12 +287,12 @@ int Main(const std::string& command) {
         if (int8_peak > 0) r["pct_of_int8_roofline"] = pct;
         results.push_back(r);
       };
-      {
+      if (wanted("dense_fp32")) {
         OneDnnGemm f32(dt::f32, dt::f32, dt::f32, m, sh.k, sh.n);
         const double s = MedianSeconds([&] { f32.Run(); }, reps);
         report("dense_fp32", "onednn", s, 1.0, 0.0);
       }
-      {
+      if (wanted("dense_int8")) {
         auto wq = testing_util::RandomInts<int8_t>(
             static_cast<size_t>(sh.n) * sh.k, -127, 127, rng);
         auto g = DenseInt8Gemm::Create(wq.data(), sh.n, sh.k, ActType::kS8);
@@ -295,11 +306,14 @@ int Main(const std::string& command) {
         int8_ms = s * 1e3;
         report("dense_int8", "onednn", s, 1.0, 0.0);
         results.back()["impl"] = g->impl_name();
-        const double se =
-            MedianSeconds([&] { (void)g->Run(x.data(), m, sh.k, ep); }, reps);
-        report("dense_int8+epi", "onednn", se, 1.0, 0.0);
+        if (wanted("dense_int8+epi")) {
+          const double se =
+              MedianSeconds([&] { (void)g->Run(x.data(), m, sh.k, ep); }, reps);
+          report("dense_int8+epi", "onednn", se, 1.0, 0.0);
+        }
       }
       for (const SparseCfg& cfg : sparse_cfgs) {
+        if (!wanted(cfg.name) && !wanted(cfg.name + "+epi")) continue;
         auto wq = testing_util::RandomSparse(cfg.pattern, sh.n, sh.k,
                                              cfg.sparsity, rng, false, 1.0);
         auto w = PackedSparseInt8::Pack(cfg.pattern, wq.data(), sh.n, sh.k);
@@ -326,14 +340,16 @@ int Main(const std::string& command) {
         const double density =
             static_cast<double>(nnz) / (static_cast<double>(sh.n) * sh.k);
         for (KernelIsa isa : isas) {
-          const double s = MedianSeconds(
-              [&] {
-                (void)SparseGemmInt32(*w, x.data(), m, sh.k, acc.data(), sh.n,
-                                      isa);
-              },
-              reps);
-          report(cfg.name, KernelIsaName(isa), s, density, 1.0 - density);
-          if (cfg.name != "4x1@80%") continue;
+          if (wanted(cfg.name)) {
+            const double s = MedianSeconds(
+                [&] {
+                  (void)SparseGemmInt32(*w, x.data(), m, sh.k, acc.data(), sh.n,
+                                        isa);
+                },
+                reps);
+            report(cfg.name, KernelIsaName(isa), s, density, 1.0 - density);
+          }
+          if (cfg.name != "4x1@80%" || !wanted(cfg.name + "+epi")) continue;
           const double se = MedianSeconds(
               [&] { (void)SparseGemm(*w, x.data(), m, sh.k, ep, isa); }, reps);
           report(cfg.name + "+epi", KernelIsaName(isa), se, density,

@@ -290,7 +290,7 @@ absl::StatusOr<PackedSparseInt8> PackedSparseInt8::FromBytes(
   }
   Reader rd(bytes.substr(0, bytes.size() - 8));
   char magic[4];
-  uint32_t version, pattern, n, k, count;
+  uint32_t version = 0, pattern = 0, n = 0, k = 0, count = 0;
   rd.Read(magic, 4);
   rd.Read(&version, 1);
   rd.Read(&pattern, 1);
