@@ -34,6 +34,41 @@ void TransposeToInt16(const int8_t* x, int64_t ldx, int mt, int k,
   }
 }
 
+// acc (8 x int32 per register, tokens t0-3|t8-11 in lo*, t4-7|t12-15 in
+// hi*) += the rank-2 update of blocks (xa, xb) with weights w[j] = the int16
+// pair (Wq[j][ka], Wq[j][kb]) for channels j = 0..3.
+inline __attribute__((always_inline)) void PairUpdate(
+    const int16_t* xa_p, const int16_t* xb_p, const int32_t* w, __m256i& lo0,
+    __m256i& lo1, __m256i& lo2, __m256i& lo3, __m256i& hi0, __m256i& hi1,
+    __m256i& hi2, __m256i& hi3) {
+  const __m256i xa = _mm256_load_si256(reinterpret_cast<const __m256i*>(xa_p));
+  const __m256i xb = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb_p));
+  const __m256i l = _mm256_unpacklo_epi16(xa, xb);  // t0-3 | t8-11
+  const __m256i h = _mm256_unpackhi_epi16(xa, xb);  // t4-7 | t12-15
+  __m256i b = _mm256_set1_epi32(w[0]);
+  lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(l, b));
+  hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(h, b));
+  b = _mm256_set1_epi32(w[1]);
+  lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(l, b));
+  hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(h, b));
+  b = _mm256_set1_epi32(w[2]);
+  lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(l, b));
+  hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(h, b));
+  b = _mm256_set1_epi32(w[3]);
+  lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(l, b));
+  hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(h, b));
+}
+
+// Empty asm that "modifies" the accumulators: stops GCC from reassociating
+// the integer adds across pair updates (summing the two pairs' products
+// first), which needs more registers than AVX2 has and spills to the stack.
+inline __attribute__((always_inline)) void KeepInRegisters(
+    __m256i& a, __m256i& b, __m256i& c, __m256i& d, __m256i& e, __m256i& f,
+    __m256i& g, __m256i& h) {
+  asm("" : "+x"(a), "+x"(b), "+x"(c), "+x"(d), "+x"(e), "+x"(f), "+x"(g),
+      "+x"(h));
+}
+
 }  // namespace
 
 void Sparse4x1TileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
@@ -63,27 +98,16 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
       const int32_t* wq = wp + 8 * q;
       _mm_prefetch(reinterpret_cast<const char*>(wq + 64), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(cq + 64), _MM_HINT_T0);
-      for (int p = 0; p < 2; ++p) {
-        const __m256i xa = _mm256_load_si256(
-            reinterpret_cast<const __m256i*>(xt + cq[2 * p] * 16));
-        const __m256i xb = _mm256_load_si256(
-            reinterpret_cast<const __m256i*>(xt + cq[2 * p + 1] * 16));
-        const __m256i l = _mm256_unpacklo_epi16(xa, xb);  // t0-3 | t8-11
-        const __m256i h = _mm256_unpackhi_epi16(xa, xb);  // t4-7 | t12-15
-        const int32_t* wj = wq + 4 * p;
-        __m256i b = _mm256_set1_epi32(wj[0]);
-        lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(l, b));
-        hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(h, b));
-        b = _mm256_set1_epi32(wj[1]);
-        lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(l, b));
-        hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(h, b));
-        b = _mm256_set1_epi32(wj[2]);
-        lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(l, b));
-        hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(h, b));
-        b = _mm256_set1_epi32(wj[3]);
-        lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(l, b));
-        hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(h, b));
-      }
+      // Two pairs of blocks per quad, written out (no inner loop) so the
+      // 8 accumulators stay in registers without copies.
+      const int16_t* x0 = xt + cq[0] * 16;
+      const int16_t* x1 = xt + cq[1] * 16;
+      const int16_t* x2 = xt + cq[2] * 16;
+      const int16_t* x3 = xt + cq[3] * 16;
+      PairUpdate(x0, x1, wq, lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3);
+      KeepInRegisters(lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3);
+      PairUpdate(x2, x3, wq + 4, lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3);
+      KeepInRegisters(lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3);
     }
     // 4 channels x 16 tokens -> 16 tokens x 4 channels.
     auto emit = [&](__m256i c0, __m256i c1, __m256i c2, __m256i c3, int t0) {
