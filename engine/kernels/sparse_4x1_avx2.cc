@@ -65,8 +65,8 @@ inline __attribute__((always_inline)) void PairUpdate(
 inline __attribute__((always_inline)) void KeepInRegisters(
     __m256i& a, __m256i& b, __m256i& c, __m256i& d, __m256i& e, __m256i& f,
     __m256i& g, __m256i& h) {
-  asm("" : "+x"(a), "+x"(b), "+x"(c), "+x"(d), "+x"(e), "+x"(f), "+x"(g),
-      "+x"(h));
+  asm(""
+      : "+x"(a), "+x"(b), "+x"(c), "+x"(d), "+x"(e), "+x"(f), "+x"(g), "+x"(h));
 }
 
 }  // namespace

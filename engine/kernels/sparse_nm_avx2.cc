@@ -38,6 +38,8 @@ void SparseNMTileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + pos));
           const __m256i wv =
               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(val + pos));
+          // Fully unrolled so acc[] lives in registers.
+#pragma GCC unroll 8
           for (int t = 0; t < 8; ++t) {
             const __m256i xw = _mm256_broadcastsi128_si256(_mm_loadu_si128(
                 reinterpret_cast<const __m128i*>(xb + t * kp + c * span)));

@@ -127,6 +127,8 @@ void SparseNMTileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
         const size_t pos = (static_cast<size_t>(rt) * chunks + c) * 64;
         const __m512i mask = _mm512_loadu_si512(idx + pos);
         const __m512i wv = _mm512_loadu_si512(val + pos);
+        // Fully unrolled so acc[] lives in registers.
+#pragma GCC unroll 8
         for (int t = 0; t < 8; ++t) {
           const __m512i xw = _mm512_broadcast_i32x4(_mm_loadu_si128(
               reinterpret_cast<const __m128i*>(xb + t * kp + c * span)));
