@@ -12,7 +12,8 @@ fastrel_simd_sources(fastrel_kernels FLAGS ${FASTREL_AVX2_FLAGS} SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/quantize_avx2.cc
   ${CMAKE_CURRENT_LIST_DIR}/epilogue_avx2.cc
   ${CMAKE_CURRENT_LIST_DIR}/sparse_4x1_avx2.cc
-  ${CMAKE_CURRENT_LIST_DIR}/sparse_nm_avx2.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/sparse_nm_avx2.cc
+  ${CMAKE_CURRENT_LIST_DIR}/int8_dense_avx2.cc)
 fastrel_simd_sources(fastrel_kernels FLAGS ${FASTREL_AVX512_FLAGS} SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/sparse_vnni.cc)
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/kernels/cpu_features.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace fastrel {
@@ -42,7 +43,8 @@ DenseInt8Gemm::~DenseInt8Gemm() = default;
 const std::string& DenseInt8Gemm::impl_name() const { return impl_->impl_name; }
 
 absl::StatusOr<DenseInt8Gemm> DenseInt8Gemm::Create(const int8_t* wq, int n,
-                                                    int k, ActType act) {
+                                                    int k, ActType act,
+                                                    DenseBackend backend) {
   if (n < 1 || k < 1 || k > 65535 || wq == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "dense int8: need 1 <= N, 1 <= K <= 65535, got N=", n, " K=", k));
@@ -64,6 +66,25 @@ absl::StatusOr<DenseInt8Gemm> DenseInt8Gemm::Create(const int8_t* wq, int n,
   }
   g.impl_ = std::make_unique<Impl>();
   g.impl_->weights.assign(wq, wq + total);
+  const CpuFeatures& f = GetCpuFeatures();
+  if (backend == DenseBackend::kAuto) {
+    backend = (f.avx512_vnni || f.avx_vnni || f.amx_int8)
+                  ? DenseBackend::kOneDnn
+              : f.avx2 ? DenseBackend::kAvx2
+                       : DenseBackend::kRef;
+  }
+  g.backend_ = backend;
+  if (backend == DenseBackend::kAvx2) {
+    if (!f.avx2) {
+      return absl::FailedPreconditionError("dense int8: AVX2 not available");
+    }
+    g.impl_->impl_name = "fastrel:avx2";
+    return g;
+  }
+  if (backend == DenseBackend::kRef) {
+    g.impl_->impl_name = "fastrel:ref";
+    return g;
+  }
   using dt = dnnl::memory::data_type;
   const dnnl::memory::dim rt = DNNL_RUNTIME_DIM_VAL;
   try {
@@ -96,6 +117,37 @@ absl::Status DenseInt8Gemm::RunInt32(const void* x, int m, int64_t ldx,
         "dense int8: bad arguments m=", m, " ldx=", ldx, " ldc=", ldc));
   }
   if (m == 0) return absl::OkStatus();
+  if (backend_ == DenseBackend::kRef) {
+    DenseInt8GemmRef(x, act_, m, k_, ldx, impl_->weights.data(), n_, acc, ldc);
+    return absl::OkStatus();
+  }
+  if (backend_ == DenseBackend::kAvx2) {
+    if (act_ == ActType::kS8) {
+      internal::DenseInt8GemmS8Avx2(static_cast<const int8_t*>(x), m, k_, ldx,
+                                    impl_->weights.data(), n_, acc, ldc);
+      return absl::OkStatus();
+    }
+    // u8: x - 128 is s8 (x ^ 0x80); add back 128 * col_sum[n].
+    constexpr int kRows = 64;
+    thread_local std::vector<int8_t> shifted;
+    shifted.resize(static_cast<size_t>(kRows) * k_);
+    for (int m0 = 0; m0 < m; m0 += kRows) {
+      const int rows = std::min(kRows, m - m0);
+      for (int r = 0; r < rows; ++r) {
+        const uint8_t* src = static_cast<const uint8_t*>(x) + (m0 + r) * ldx;
+        int8_t* dst = shifted.data() + static_cast<size_t>(r) * k_;
+        for (int i = 0; i < k_; ++i)
+          dst[i] = static_cast<int8_t>(src[i] ^ 0x80);
+      }
+      int32_t* out = acc + m0 * ldc;
+      internal::DenseInt8GemmS8Avx2(shifted.data(), rows, k_, k_,
+                                    impl_->weights.data(), n_, out, ldc);
+      for (int r = 0; r < rows; ++r) {
+        for (int j = 0; j < n_; ++j) out[r * ldc + j] += 128 * col_sum_[j];
+      }
+    }
+    return absl::OkStatus();
+  }
   using dt = dnnl::memory::data_type;
   try {
     const dnnl::engine& eng = impl_->eng;
