@@ -5,12 +5,14 @@
 //   fastrel-kernel-bench [--roofline] [--json=FILE] [--cpu=0] [--reps=5]
 //                        [--m=3072,128] [--shapes=mini,base] [--isa=avx2,...]
 //
-// For every shape it times dense fp32 (oneDNN), dense int8 (oneDNN, s8 x s8,
-// int32 out) and the sparse kernels (4x1 at 50/70/80/90% block sparsity, 2:4,
-// 1:4) per ISA, all producing int32/fp32 [M x N] from the same activations,
-// and reports the median time, actual GOPS (2 * M * non-zero weights / t),
-// effective dense-equivalent GOPS (2 * M * K * N / t), the ratio to dense
-// int8 on the same shape, and (with --roofline) the % of the int8 roofline.
+// For every shape it times dense int8 (DenseInt8Gemm's automatic backend:
+// oneDNN on VNNI CPUs; s8 x s8, int32 out), dense fp32 (oneDNN), our exact
+// AVX2 dense int8 fallback (dense_int8_own) and the sparse kernels (4x1 at
+// 50/70/80/90% block sparsity, 2:4, 1:4) per ISA, all producing int32/fp32 [M x
+// N] from the same activations, and reports the median time, actual GOPS (2 * M
+// * non-zero weights / t), effective dense-equivalent GOPS (2 * M * K * N / t),
+// the ratio to dense int8 on the same shape, and (with --roofline) the % of the
+// int8 roofline.
 #include <omp.h>
 #include <sched.h>
 #include <time.h>
@@ -287,11 +289,6 @@ int Main(const std::string& command) {
         if (int8_peak > 0) r["pct_of_int8_roofline"] = pct;
         results.push_back(r);
       };
-      if (wanted("dense_fp32")) {
-        OneDnnGemm f32(dt::f32, dt::f32, dt::f32, m, sh.k, sh.n);
-        const double s = MedianSeconds([&] { f32.Run(); }, reps);
-        report("dense_fp32", "onednn", s, 1.0, 0.0);
-      }
       if (wanted("dense_int8")) {
         auto wq = testing_util::RandomInts<int8_t>(
             static_cast<size_t>(sh.n) * sh.k, -127, 127, rng);
@@ -310,6 +307,23 @@ int Main(const std::string& command) {
           const double se =
               MedianSeconds([&] { (void)g->Run(x.data(), m, sh.k, ep); }, reps);
           report("dense_int8+epi", "onednn", se, 1.0, 0.0);
+        }
+      }
+      if (wanted("dense_fp32")) {
+        OneDnnGemm f32(dt::f32, dt::f32, dt::f32, m, sh.k, sh.n);
+        const double s = MedianSeconds([&] { f32.Run(); }, reps);
+        report("dense_fp32", "onednn", s, 1.0, 0.0);
+      }
+      if (wanted("dense_int8_own")) {
+        auto wq = testing_util::RandomInts<int8_t>(
+            static_cast<size_t>(sh.n) * sh.k, -127, 127, rng);
+        auto g = DenseInt8Gemm::Create(wq.data(), sh.n, sh.k, ActType::kS8,
+                                       DenseBackend::kAvx2);
+        if (g.ok()) {
+          const double s = MedianSeconds(
+              [&] { (void)g->RunInt32(x.data(), m, sh.k, acc.data(), sh.n); },
+              reps);
+          report("dense_int8_own", "avx2", s, 1.0, 0.0);
         }
       }
       for (const SparseCfg& cfg : sparse_cfgs) {
