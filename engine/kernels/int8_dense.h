@@ -37,8 +37,6 @@
 
 namespace fastrel {
 
-enum class ActType { kS8, kU8 };
-
 // Which implementation DenseInt8Gemm runs.
 enum class DenseBackend {
   kAuto,    // oneDNN on VNNI/AMX CPUs, else kAvx2, else kRef

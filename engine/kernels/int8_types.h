@@ -17,6 +17,10 @@ enum class KernelIsa {
 
 const char* KernelIsaName(KernelIsa isa);
 
+// Activation code type of the int8 GEMMs: s8 (symmetric quantization) or u8
+// (asymmetric, with a per-token zero point handled by the Epilogue).
+enum class ActType { kS8, kU8 };
+
 // Resolves kAuto to the best ISA available here; any other value is
 // returned unchanged (check it with IsaAvailable()).
 KernelIsa ResolveIsa(KernelIsa isa);

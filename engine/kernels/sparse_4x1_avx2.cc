@@ -10,7 +10,9 @@
 namespace fastrel::internal {
 namespace {
 
-// xt[k][16] int16 = x[t][k] for t < mt, 0 for the other tokens.
+// xt[k][16] int16 = x[t][k] (s8 sign-extended or u8 zero-extended) for
+// t < mt, 0 for the other tokens.
+template <bool kU8>
 void TransposeToInt16(const int8_t* x, int64_t ldx, int mt, int k,
                       int16_t* xt) {
   thread_local std::vector<int8_t> zeros;
@@ -25,12 +27,15 @@ void TransposeToInt16(const int8_t* x, int64_t ldx, int mt, int k,
     }
     Transpose16x16Bytes(r);
     for (int i = 0; i < 16; ++i) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(xt + (kk + i) * 16),
-                         _mm256_cvtepi8_epi16(r[i]));
+      _mm256_store_si256(
+          reinterpret_cast<__m256i*>(xt + (kk + i) * 16),
+          kU8 ? _mm256_cvtepu8_epi16(r[i]) : _mm256_cvtepi8_epi16(r[i]));
     }
   }
   for (; kk < k; ++kk) {
-    for (int t = 0; t < 16; ++t) xt[kk * 16 + t] = rows[t][kk];
+    for (int t = 0; t < 16; ++t) {
+      xt[kk * 16 + t] = kU8 ? static_cast<uint8_t>(rows[t][kk]) : rows[t][kk];
+    }
   }
 }
 
@@ -71,8 +76,9 @@ inline __attribute__((always_inline)) void KeepInRegisters(
 
 }  // namespace
 
-void Sparse4x1TileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
-                       int mt, int32_t* out, int64_t ldo) {
+void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
+                       int64_t ldx, int mt, int32_t* out, int64_t ldo) {
+  const int8_t* x = static_cast<const int8_t*>(xv);  // u8 codes reinterpreted
   const int k = w.k();
   struct alignas(32) Row16 {
     int16_t v[16];
@@ -80,7 +86,11 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
   thread_local std::vector<Row16> xbuf;
   xbuf.resize(k);
   int16_t* xt = xbuf[0].v;
-  TransposeToInt16(x, ldx, mt, k, xt);
+  if (act == ActType::kU8) {
+    TransposeToInt16<true>(x, ldx, mt, k, xt);
+  } else {
+    TransposeToInt16<false>(x, ldx, mt, k, xt);
+  }
 
   const uint32_t* row_ptr = w.row_ptr().data();
   const uint16_t* col = w.col().data();

@@ -55,6 +55,19 @@ class SparseGemmIsaTest : public ::testing::TestWithParam<KernelIsa> {
   }
 };
 
+// Runs the int32 GEMM on raw activation bytes interpreted as `act`.
+absl::Status RunInt32(const PackedSparseInt8& w, ActType act,
+                      const std::vector<uint8_t>& x, int m, int64_t ldx,
+                      int32_t* acc, int64_t ldc, KernelIsa isa) {
+  if (act == ActType::kS8) {
+    return SparseGemmInt32(w, reinterpret_cast<const int8_t*>(x.data()), m, ldx,
+                           acc, ldc, isa);
+  }
+  return SparseGemmInt32(w, x.data(), m, ldx, acc, ldc, isa);
+}
+
+const char* ActName(ActType a) { return a == ActType::kS8 ? "s8" : "u8"; }
+
 std::string Describe(const Case& c, int m) {
   return std::string(SparsePatternName(c.pattern)) + " m=" + std::to_string(m) +
          " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k);
@@ -87,17 +100,18 @@ TEST_P(SparseGemmIsaTest, Int32ExactlyMatchesRef) {
       ASSERT_TRUE(w.ok()) << w.status();
       for (int m : kMs) {
         const int64_t ldx = c.k + 3, ldc = c.n + 5;  // strided rows
-        auto x =
-            RandomInts<int8_t>(static_cast<size_t>(m) * ldx, -128, 127, rng);
-        std::vector<int32_t> got(static_cast<size_t>(m) * ldc, -7),
-            want(got.size(), -7);
-        ASSERT_TRUE(SparseGemmInt32(*w, x.data(), m, ldx, got.data(), ldc,
-                                    KernelIsa::kRef)
-                        .ok());
-        ASSERT_TRUE(
-            SparseGemmInt32(*w, x.data(), m, ldx, want.data(), ldc, GetParam())
-                .ok());
-        ASSERT_EQ(got, want) << Describe(c, m) << " sparsity " << sparsity;
+        auto x = RandomInts<uint8_t>(static_cast<size_t>(m) * ldx, 0, 255, rng);
+        for (ActType act : {ActType::kS8, ActType::kU8}) {
+          std::vector<int32_t> got(static_cast<size_t>(m) * ldc, -7),
+              want(got.size(), -7);
+          ASSERT_TRUE(
+              RunInt32(*w, act, x, m, ldx, want.data(), ldc, KernelIsa::kRef)
+                  .ok());
+          ASSERT_TRUE(
+              RunInt32(*w, act, x, m, ldx, got.data(), ldc, GetParam()).ok());
+          ASSERT_EQ(got, want) << Describe(c, m) << " sparsity " << sparsity
+                               << " " << ActName(act);
+        }
       }
     }
   }
@@ -121,26 +135,30 @@ TEST_P(SparseGemmIsaTest, WorstCaseMagnitudesAreExact) {
       }
       auto w = PackedSparseInt8::Pack(p, wq.data(), n, k);
       ASSERT_TRUE(w.ok()) << w.status();
-      std::vector<int8_t> x(static_cast<size_t>(m) * k);
-      for (int t = 0; t < m; ++t) {
-        for (int i = 0; i < k; ++i) {
-          // Token 0: all -128; token 1: all 127; others random extremes.
-          x[static_cast<size_t>(t) * k + i] = t == 0 ? -128
-                                              : t == 1
-                                                  ? 127
-                                                  : ((rng() & 1) ? 127 : -128);
-        }
-      }
-      std::vector<int32_t> got(static_cast<size_t>(m) * n), want(got.size());
-      DenseInt8GemmRef(x.data(), ActType::kS8, m, k, k, wq.data(), n,
-                       want.data(), n);
       const int64_t nnz_row0 = w->pattern() == SparsePattern::kBlock4x1
                                    ? k
                                    : k / 4 * w->nnz_per_group();
-      EXPECT_EQ(want[0], -128 * 127 * nnz_row0);
-      ASSERT_TRUE(
-          SparseGemmInt32(*w, x.data(), m, k, got.data(), n, GetParam()).ok());
-      EXPECT_EQ(got, want) << SparsePatternName(p) << " k=" << k;
+      for (ActType act : {ActType::kS8, ActType::kU8}) {
+        // s8: token 0 all -128, token 1 all 127, others random extremes;
+        // u8: token 0 all 255, token 1 all 0, others random extremes.
+        const uint8_t lo = act == ActType::kS8 ? 0x80 : 255;
+        const uint8_t hi = act == ActType::kS8 ? 127 : 0;
+        std::vector<uint8_t> x(static_cast<size_t>(m) * k);
+        for (int t = 0; t < m; ++t) {
+          for (int i = 0; i < k; ++i) {
+            x[static_cast<size_t>(t) * k + i] = t == 0 ? lo
+                                                : t == 1
+                                                    ? hi
+                                                    : ((rng() & 1) ? hi : lo);
+          }
+        }
+        std::vector<int32_t> got(static_cast<size_t>(m) * n), want(got.size());
+        DenseInt8GemmRef(x.data(), act, m, k, k, wq.data(), n, want.data(), n);
+        EXPECT_EQ(want[0], (act == ActType::kS8 ? -128 : 255) * 127 * nnz_row0);
+        ASSERT_TRUE(RunInt32(*w, act, x, m, k, got.data(), n, GetParam()).ok());
+        EXPECT_EQ(got, want)
+            << SparsePatternName(p) << " k=" << k << " " << ActName(act);
+      }
     }
   }
 }
@@ -240,6 +258,56 @@ TEST_P(SparseGemmIsaTest, QuantizedLinearCloseToFp32) {
   EXPECT_LT(Nmse(y, want), kQuantizedLinearNmse);
 }
 
+// Asymmetric u8 activations through the fused path: zero points removed by
+// the epilogue with the packed col_sums(); bit-identical to the reference
+// GEMM + same-ISA epilogue, and close to fp32.
+TEST_P(SparseGemmIsaTest, AsymmetricActivationsPipeline) {
+  std::mt19937 rng(26);
+  for (SparsePattern p : {SparsePattern::kBlock4x1, SparsePattern::k2of4}) {
+    const int n = 40, k = 96, m = 21;
+    auto wq = RandomSparse(p, n, k, 0.7, rng);
+    auto w = PackedSparseInt8::Pack(p, wq.data(), n, k);
+    ASSERT_TRUE(w.ok());
+    auto sw = RandomFloats(n, 0.001f, 0.01f, rng);
+    auto xf = RandomFloats(static_cast<size_t>(m) * k, -0.2f, 3.0f, rng);
+    std::vector<uint8_t> xq(xf.size());
+    std::vector<float> sa(m);
+    std::vector<int32_t> zp(m);
+    ASSERT_TRUE(QuantizeRowsAsymmetric(xf.data(), m, k, k, xq.data(), k,
+                                       sa.data(), zp.data())
+                    .ok());
+    std::vector<float> y(static_cast<size_t>(m) * n), y_ref(y.size()),
+        want(y.size());
+    Epilogue ep;
+    ep.act_scale = sa.data();
+    ep.act_zero_point = zp.data();
+    ep.weight_col_sum = w->col_sums().data();
+    ep.weight_scale = sw.data();
+    ep.out = y.data();
+    ep.ld_out = n;
+    ASSERT_TRUE(SparseGemm(*w, xq.data(), m, k, ep, GetParam()).ok());
+    std::vector<int32_t> acc(static_cast<size_t>(m) * n);
+    ASSERT_TRUE(
+        SparseGemmInt32(*w, xq.data(), m, k, acc.data(), n, KernelIsa::kRef)
+            .ok());
+    Epilogue ref = ep;
+    ref.out = y_ref.data();
+    ApplyEpilogue(ref, acc.data(), n, 0, m, n, GetParam());
+    EXPECT_EQ(y, y_ref);
+    for (int t = 0; t < m; ++t) {
+      for (int j = 0; j < n; ++j) {
+        double s = 0;
+        for (int i = 0; i < k; ++i) {
+          s += static_cast<double>(xf[static_cast<size_t>(t) * k + i]) * sw[j] *
+               wq[static_cast<size_t>(j) * k + i];
+        }
+        want[static_cast<size_t>(t) * n + j] = static_cast<float>(s);
+      }
+    }
+    EXPECT_LT(Nmse(y, want), kQuantizedLinearNmse) << SparsePatternName(p);
+  }
+}
+
 TEST_P(SparseGemmIsaTest, RestoredWeightsGiveSameResults) {
   std::mt19937 rng(25);
   for (SparsePattern p : {SparsePattern::kBlock4x1, SparsePattern::k1of4}) {
@@ -274,9 +342,13 @@ TEST(SparseGemmTest, BadArguments) {
   std::vector<int32_t> acc(16 * 16);
   EXPECT_FALSE(SparseGemmInt32(*w, x.data(), 2, 8, acc.data(), 16).ok());
   EXPECT_FALSE(SparseGemmInt32(*w, x.data(), 2, 16, acc.data(), 8).ok());
-  EXPECT_FALSE(SparseGemmInt32(*w, nullptr, 2, 16, acc.data(), 16).ok());
+  EXPECT_FALSE(SparseGemmInt32(*w, static_cast<const int8_t*>(nullptr), 2, 16,
+                               acc.data(), 16)
+                   .ok());
   EXPECT_FALSE(SparseGemmInt32(*w, x.data(), -1, 16, acc.data(), 16).ok());
-  EXPECT_TRUE(SparseGemmInt32(*w, nullptr, 0, 16, nullptr, 16).ok());
+  EXPECT_TRUE(SparseGemmInt32(*w, static_cast<const int8_t*>(nullptr), 0, 16,
+                              nullptr, 16)
+                  .ok());
   Epilogue ep;  // missing scales and output
   EXPECT_FALSE(SparseGemm(*w, x.data(), 2, 16, ep).ok());
 }

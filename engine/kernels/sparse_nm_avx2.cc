@@ -9,15 +9,28 @@
 
 namespace fastrel::internal {
 
-void SparseNMTileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
-                      int mt, int32_t* out, int64_t ldo) {
+void SparseNMTileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
+                      int64_t ldx, int mt, int32_t* out, int64_t ldo) {
+  const int8_t* x = static_cast<const int8_t*>(xv);
   const int k = w.k(), n = w.n(), span = w.span(), chunks = w.chunks();
   // Token rows padded with zeros so the 16-byte window of the last chunk
   // stays inside the buffer; rows >= mt stay zero.
   const int kp = chunks * span + 16;
   thread_local std::vector<int8_t> xpad;
   xpad.assign(static_cast<size_t>(16) * kp, 0);
-  for (int t = 0; t < mt; ++t) std::memcpy(&xpad[t * kp], x + t * ldx, k);
+  // u8 codes enter as x - 128 (x ^ 0x80, an s8 value) so the sign trick
+  // stays exact; 128 * col_sum[n] is added back below.
+  const bool u8 = act == ActType::kU8;
+  for (int t = 0; t < mt; ++t) {
+    if (u8) {
+      for (int i = 0; i < k; ++i) {
+        xpad[t * kp + i] = static_cast<int8_t>(x[t * ldx + i] ^ 0x80);
+      }
+    } else {
+      std::memcpy(&xpad[t * kp], x + t * ldx, k);
+    }
+  }
+  const int32_t* col_sum = w.col_sums().data();
 
   const uint8_t* idx = w.nm_idx().data();
   const int8_t* val = w.val().data();
@@ -50,6 +63,19 @@ void SparseNMTileAvx2(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
           }
         }
         const int tn = std::min(8, mt - t0);
+        if (u8) {
+          __m256i cs = _mm256_setzero_si256();
+          if (rows == 8) {
+            cs = _mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(col_sum + r0));
+          } else {
+            alignas(32) int32_t tmp[8] = {0};
+            std::memcpy(tmp, col_sum + r0, rows * sizeof(int32_t));
+            cs = _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp));
+          }
+          const __m256i comp = _mm256_slli_epi32(cs, 7);
+          for (int t = 0; t < tn; ++t) acc[t] = _mm256_add_epi32(acc[t], comp);
+        }
         for (int t = 0; t < tn; ++t) {
           int32_t* o = out + (t0 + t) * ldo + r0;
           if (rows == 8) {

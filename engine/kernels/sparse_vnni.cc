@@ -22,14 +22,15 @@ struct alignas(64) Row32 {
   uint32_t v[16];
 };
 
-// xq[k].v[t] = (x[t][k] ^ 0x80) as u8 in the low byte of a dword.
+// xq[k].v[t] = (x[t][k] ^ flip) as u8 in the low byte of a dword (flip =
+// 0x80 turns s8 into u8 = x + 128; 0 keeps u8 codes).
 void TransposeToU8Dwords(const int8_t* x, int64_t ldx, int mt, int k,
-                         Row32* xq) {
+                         uint8_t flip_byte, Row32* xq) {
   thread_local std::vector<int8_t> zeros;
   if (zeros.size() < static_cast<size_t>(k)) zeros.assign(k, 0);
   const int8_t* rows[16];
   for (int t = 0; t < 16; ++t) rows[t] = t < mt ? x + t * ldx : zeros.data();
-  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(flip_byte));
   int kk = 0;
   for (; kk + 16 <= k; kk += 16) {
     __m128i r[16];
@@ -44,19 +45,22 @@ void TransposeToU8Dwords(const int8_t* x, int64_t ldx, int mt, int k,
   }
   for (; kk < k; ++kk) {
     for (int t = 0; t < 16; ++t) {
-      xq[kk].v[t] = static_cast<uint8_t>(rows[t][kk] ^ 0x80);
+      xq[kk].v[t] = static_cast<uint8_t>(rows[t][kk] ^ flip_byte);
     }
   }
 }
 
 }  // namespace
 
-void Sparse4x1TileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
-                       int mt, int32_t* out, int64_t ldo) {
+void Sparse4x1TileVnni(const PackedSparseInt8& w, const void* xv, ActType act,
+                       int64_t ldx, int mt, int32_t* out, int64_t ldo) {
+  const int8_t* x = static_cast<const int8_t*>(xv);
+  // s8: x + 128 enters vpdpbusd, 128 * col_sum is subtracted; u8: as is.
+  const bool s8 = act == ActType::kS8;
   const int k = w.k();
   thread_local std::vector<Row32> xbuf;
   xbuf.resize(k);
-  TransposeToU8Dwords(x, ldx, mt, k, xbuf.data());
+  TransposeToU8Dwords(x, ldx, mt, k, s8 ? 0x80 : 0, xbuf.data());
   const Row32* xq = xbuf.data();
   const uint32_t* row_ptr = w.row_ptr().data();
   const uint16_t* col = w.col().data();
@@ -83,14 +87,15 @@ void Sparse4x1TileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
       a3 = _mm512_dpbusd_epi32(a3, a, _mm512_set1_epi32(wq[3]));
     }
     const int32_t* cs = col_sum + 4 * rb;
+    const int32_t c = s8 ? 128 : 0;
     _mm512_store_si512(tmp[0],
-                       _mm512_sub_epi32(a0, _mm512_set1_epi32(128 * cs[0])));
+                       _mm512_sub_epi32(a0, _mm512_set1_epi32(c * cs[0])));
     _mm512_store_si512(tmp[1],
-                       _mm512_sub_epi32(a1, _mm512_set1_epi32(128 * cs[1])));
+                       _mm512_sub_epi32(a1, _mm512_set1_epi32(c * cs[1])));
     _mm512_store_si512(tmp[2],
-                       _mm512_sub_epi32(a2, _mm512_set1_epi32(128 * cs[2])));
+                       _mm512_sub_epi32(a2, _mm512_set1_epi32(c * cs[2])));
     _mm512_store_si512(tmp[3],
-                       _mm512_sub_epi32(a3, _mm512_set1_epi32(128 * cs[3])));
+                       _mm512_sub_epi32(a3, _mm512_set1_epi32(c * cs[3])));
     for (int t = 0; t < mt; ++t) {
       _mm_storeu_si128(
           reinterpret_cast<__m128i*>(out + t * ldo + 4 * rb),
@@ -99,8 +104,11 @@ void Sparse4x1TileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
   }
 }
 
-void SparseNMTileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
-                      int mt, int32_t* out, int64_t ldo) {
+void SparseNMTileVnni(const PackedSparseInt8& w, const void* xv, ActType act,
+                      int64_t ldx, int mt, int32_t* out, int64_t ldo) {
+  const int8_t* x = static_cast<const int8_t*>(xv);
+  const bool s8 = act == ActType::kS8;
+  const uint8_t flip = s8 ? 0x80 : 0;
   const int k = w.k(), n = w.n(), span = w.span(), chunks = w.chunks();
   const int kp = chunks * span + 16;
   thread_local std::vector<uint8_t> xpad;
@@ -108,7 +116,7 @@ void SparseNMTileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
   for (int t = 0; t < mt; ++t) {
     const int8_t* src = x + t * ldx;
     uint8_t* dst = &xpad[t * kp];
-    for (int i = 0; i < k; ++i) dst[i] = static_cast<uint8_t>(src[i] ^ 0x80);
+    for (int i = 0; i < k; ++i) dst[i] = static_cast<uint8_t>(src[i] ^ flip);
   }
   const uint8_t* idx = w.nm_idx().data();
   const int8_t* val = w.val().data();
@@ -118,7 +126,8 @@ void SparseNMTileVnni(const PackedSparseInt8& w, const int8_t* x, int64_t ldx,
     const int rows = std::min(16, n - r0);
     const __mmask16 rmask = static_cast<__mmask16>((1u << rows) - 1);
     const __m512i comp =
-        _mm512_slli_epi32(_mm512_maskz_loadu_epi32(rmask, col_sum + r0), 7);
+        s8 ? _mm512_slli_epi32(_mm512_maskz_loadu_epi32(rmask, col_sum + r0), 7)
+           : _mm512_setzero_si512();
     for (int t0 = 0; t0 < mt; t0 += 8) {
       __m512i acc[8];
       for (auto& a : acc) a = _mm512_setzero_si512();
