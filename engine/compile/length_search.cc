@@ -220,22 +220,28 @@ absl::StatusOr<LengthSearchResult> SearchLengthConfigs(
     if (seen.insert(g).second) batch.push_back(std::move(g));
   };
 
-  // Initial population: the full model, structured seeds (linear decay by
-  // 1..4 grid steps per layer, constant ratios at 3/4, 1/2 and 1/4 of the
-  // range), then random monotone configurations.
+  // Initial population: the full model, the fastest configuration (every
+  // ratio at min_ratio) so both ends of the front are known, structured seeds
+  // spanning the cost range (ratios decaying linearly to 1/2 of the range at
+  // the last layer, constant at 1/2 of it, decaying to 3/4 and 1/4, constant
+  // at 3/4), then random monotone configurations.
   std::vector<Genome> initial;
   add_new(initial, Genome(layers, 0));
-  const int half = std::max(2, options.population / 2);
-  for (int slope = 1; slope <= 4 && static_cast<int>(initial.size()) < half;
-       ++slope) {
+  add_new(initial, Genome(layers, max_level));
+  const int seeds = std::max(2, options.population / 2);
+  auto linear = [&](int q) {
     Genome g(layers);
-    for (int l = 0; l < layers; ++l)
-      g[l] = std::min(max_level, slope * (l + 1));
-    add_new(initial, g);
-  }
-  for (int q : {1, 2, 3}) {
-    if (static_cast<int>(initial.size()) >= half) break;
-    add_new(initial, Genome(layers, max_level * q / 4));
+    for (int l = 0; l < layers; ++l) {
+      g[l] = max_level * q * (l + 1) / (4 * layers);
+    }
+    return g;
+  };
+  std::vector<Genome> structured = {linear(2), Genome(layers, max_level / 2),
+                                    linear(3), linear(1),
+                                    Genome(layers, max_level * 3 / 4)};
+  for (Genome& g : structured) {
+    if (static_cast<int>(initial.size()) >= seeds) break;
+    add_new(initial, std::move(g));
   }
   for (int tries = 0; static_cast<int>(initial.size()) < options.population &&
                       tries < 100 * options.population;

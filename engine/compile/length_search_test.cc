@@ -82,18 +82,21 @@ LengthSearchOptions SmallOptions() {
 }
 
 TEST(LengthSearchTest, FindsTheKnownParetoFront) {
-  const LengthSearchOptions o = SmallOptions();
+  LengthSearchOptions o = SmallOptions();
+  o.num_layers = 4;
+  o.population = 12;
+  o.generations = 20;
   std::vector<EvaluatedConfig> all;
   std::vector<int> cur;
   Enumerate(o.num_layers, 9, o.grid_step, cur, all);
-  ASSERT_EQ(all.size(), 220u);  // C(9 + 3, 3)
+  ASSERT_EQ(all.size(), 715u);  // C(9 + 4, 4)
   const std::vector<EvaluatedConfig> truth = ParetoFront(all);
 
   absl::StatusOr<LengthSearchResult> r =
       SearchLengthConfigs(o, SyntheticEvaluator());
   ASSERT_TRUE(r.ok()) << r.status();
   // It must evaluate well under the whole space...
-  EXPECT_LT(r->evaluated.size(), all.size() * 3 / 4);
+  EXPECT_LE(r->evaluated.size(), all.size() / 2);
   // ...and still recover nearly all of the true front's hypervolume.
   const double ref_cost = 1.01, ref_auc = 0.0;
   const double found = Hypervolume(r->front, ref_cost, ref_auc);
@@ -102,17 +105,31 @@ TEST(LengthSearchTest, FindsTheKnownParetoFront) {
   constexpr double kHypervolumeTolerance = 0.01;
   EXPECT_GE(found, best * (1 - kHypervolumeTolerance))
       << "found " << found << " of " << best;
-  // Most points on the found front are true front points.
+  // Every true front point is matched by a found one up to one grid step on
+  // one layer in cost (0.1 / 4 layers) and a small accuracy loss.
+  constexpr double kCostSlack = 0.025;
+  constexpr double kAucSlack = 0.002;
+  for (const EvaluatedConfig& t : truth) {
+    bool covered = false;
+    for (const EvaluatedConfig& f : r->front) {
+      covered |= f.objective.cost <= t.objective.cost + kCostSlack &&
+                 f.objective.auc >= t.objective.auc - kAucSlack;
+    }
+    EXPECT_TRUE(covered) << "true front point " << t.objective.auc << " @ "
+                         << t.objective.cost << " not approached";
+  }
+  // Most points on the found front are exact true front points.
   std::set<std::vector<double>> truth_set;
   for (const auto& p : truth) truth_set.insert(p.length.keep_ratios);
   int on_true_front = 0;
   for (const auto& p : r->front) {
     on_true_front += truth_set.contains(p.length.keep_ratios);
   }
-  EXPECT_GE(on_true_front, static_cast<int>(r->front.size()) * 8 / 10);
+  EXPECT_GE(on_true_front, static_cast<int>(r->front.size()) * 2 / 3)
+      << "truth " << truth.size() << " evaluated " << r->evaluated.size();
   // The extremes: the full model and the all-minimum configuration.
-  EXPECT_EQ(r->front.front().length.keep_ratios, std::vector<double>(3, 1.0));
-  EXPECT_EQ(r->front.back().length.keep_ratios, std::vector<double>(3, 0.1));
+  EXPECT_EQ(r->front.front().length.keep_ratios, std::vector<double>(4, 1.0));
+  EXPECT_EQ(r->front.back().length.keep_ratios, std::vector<double>(4, 0.1));
 }
 
 TEST(LengthSearchTest, OnlyValidMonotoneGridConfigsEachOnce) {
