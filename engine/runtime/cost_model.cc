@@ -356,50 +356,78 @@ absl::StatusOr<CostModel> CostModel::Calibrate(
   return model;
 }
 
+BatchTimer MakeEncoderTimer(std::vector<TimedVariant> variants, int vocab_size,
+                            uint64_t seed) {
+  struct State {
+    std::vector<TimedVariant> variants;
+    std::vector<std::unique_ptr<Workspace>> workspaces;
+    int vocab = 0;
+    std::mt19937 rng;
+    PackedBatch batch;
+    std::vector<float> logits;
+    std::vector<int32_t> ids, types;
+  };
+  auto st = std::make_shared<State>();
+  st->variants = std::move(variants);
+  for (const TimedVariant& v : st->variants) {
+    st->workspaces.push_back(v.encoder->NewWorkspace());
+  }
+  st->vocab = vocab_size;
+  st->rng.seed(static_cast<uint32_t>(seed));
+  return [st](int v,
+              std::span<const int> lengths) -> absl::StatusOr<BatchTime> {
+    if (v < 0 || v >= static_cast<int>(st->variants.size())) {
+      return absl::InvalidArgumentError("cost model timer: bad variant index");
+    }
+    st->batch.Clear();
+    const int hi = std::max(1, st->vocab - 1);
+    std::uniform_int_distribution<int32_t> id(std::min(1000, hi), hi);
+    for (int n : lengths) {
+      st->ids.resize(n);
+      st->types.assign(n, 0);
+      for (int i = 0; i < n; ++i) st->ids[i] = id(st->rng);
+      st->ids[0] = std::min(101, hi);                  // [CLS]
+      for (int i = n / 3; i < n; ++i) st->types[i] = 1;  // the document
+      st->batch.Add(st->ids, st->types);
+    }
+    st->logits.resize(st->batch.num_sequences());
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = ThreadCpuUs();
+    absl::Status s = st->variants[v].encoder->Forward(
+        st->batch, st->variants[v].length, st->workspaces[v].get(),
+        st->logits);
+    const double c1 = ThreadCpuUs();
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!s.ok()) return s;
+    return BatchTime{
+        std::chrono::duration<double, std::micro>(t1 - t0).count(), c1 - c0};
+  };
+}
+
+std::vector<std::vector<int>> SampleBatchShapes(
+    const CalibrationOptions& options, int count) {
+  ShapeSampler sampler(options, std::max(1, options.max_length));
+  std::vector<std::vector<int>> out;
+  for (int i = 0; i < count; ++i) out.push_back(sampler.Next());
+  return out;
+}
+
 absl::StatusOr<CostModel> CostModel::Calibrate(const Model& model,
                                                const CalibrationOptions& o) {
-  const std::vector<Variant>& variants = model.variants();
   std::vector<CostTarget> targets;
-  std::vector<const Encoder*> encoders;
-  std::vector<std::unique_ptr<Workspace>> workspaces;
-  for (const Variant& v : variants) {
+  std::vector<TimedVariant> timed;
+  for (const Variant& v : model.variants()) {
     targets.push_back({v.name, v.length});
-    encoders.push_back(&model.encoder(v));
-    workspaces.push_back(encoders.back()->NewWorkspace());
+    timed.push_back({&model.encoder(v), v.length});
   }
   CalibrationOptions options = o;
   if (options.max_length <= 0 || options.max_length > model.max_seq_len()) {
     options.max_length = model.max_seq_len();
   }
-  const int vocab = model.config().vocab_size;
-  std::mt19937 rng(static_cast<uint32_t>(o.seed));
-  PackedBatch batch;
-  std::vector<float> logits;
-  BatchTimer timer =
-      [&](int v, std::span<const int> lengths) -> absl::StatusOr<BatchTime> {
-    batch.Clear();
-    std::uniform_int_distribution<int32_t> id(1000, std::max(1001, vocab - 1));
-    std::vector<int32_t> ids, types;
-    for (int n : lengths) {
-      ids.resize(n);
-      types.assign(n, 0);
-      for (int i = 0; i < n; ++i) ids[i] = std::min(id(rng), vocab - 1);
-      ids[0] = std::min(101, vocab - 1);             // [CLS]
-      for (int i = n / 3; i < n; ++i) types[i] = 1;  // the document
-      batch.Add(ids, types);
-    }
-    logits.resize(batch.num_sequences());
-    const auto t0 = std::chrono::steady_clock::now();
-    const double c0 = ThreadCpuUs();
-    absl::Status s = encoders[v]->Forward(batch, variants[v].length,
-                                          workspaces[v].get(), logits);
-    const double c1 = ThreadCpuUs();
-    const auto t1 = std::chrono::steady_clock::now();
-    if (!s.ok()) return s;
-    return BatchTime{std::chrono::duration<double, std::micro>(t1 - t0).count(),
-                     c1 - c0};
-  };
-  return Calibrate(targets, timer, options);
+  return Calibrate(
+      targets,
+      MakeEncoderTimer(std::move(timed), model.config().vocab_size, o.seed),
+      options);
 }
 
 double CostModel::PredictMicros(int variant,

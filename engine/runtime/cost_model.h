@@ -30,7 +30,8 @@
 
 namespace fastrel {
 
-class Model;  // engine/model/model.h
+class Encoder;  // engine/runtime/encoder.h
+class Model;    // engine/model/model.h
 
 // Which terms the fit uses (see the file comment).
 struct CostFeatures {
@@ -164,6 +165,26 @@ class CostModel {
   CostClock clock_ = CostClock::kWall;
   double calibration_ms_ = 0;
 };
+
+// One variant as run by MakeEncoderTimer.
+struct TimedVariant {
+  const Encoder* encoder = nullptr;  // not owned; must outlive the timer
+  LengthConfig length;
+};
+
+// A BatchTimer that runs variant v's encoder (Forward, on the calling thread,
+// with its own Workspace) on a batch of random token ids in [1000, vocab_size)
+// ([CLS] = 101 first, token type 1 on the last two thirds), timing wall
+// (steady clock) and thread CPU time (CLOCK_THREAD_CPUTIME_ID) around
+// Forward only. The returned function is not thread-safe (it owns the
+// workspaces).
+BatchTimer MakeEncoderTimer(std::vector<TimedVariant> variants, int vocab_size,
+                            uint64_t seed);
+
+// `count` batch shapes drawn as Calibrate draws them (max_length must be
+// set > 0), from `options.seed`.
+std::vector<std::vector<int>> SampleBatchShapes(
+    const CalibrationOptions& options, int count);
 
 // The feature values (T, Q, S) of a batch for a variant's length config;
 // exposed for tests.
