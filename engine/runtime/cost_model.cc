@@ -158,7 +158,8 @@ class ShapeSampler {
                                  u(rng_) * std::log(o_.max_sequences + 1.0)))),
                              1, o_.max_sequences);
     const bool from_samples = !o_.length_samples.empty() && (count_++ % 2 == 0);
-    std::uniform_int_distribution<int> uniform(o_.min_length, max_length_);
+    std::uniform_int_distribution<int> uniform(
+        std::min(o_.min_length, max_length_), max_length_);
     std::uniform_int_distribution<size_t> pick(
         0, o_.length_samples.empty() ? 0 : o_.length_samples.size() - 1);
     std::vector<int> lengths;
@@ -245,7 +246,8 @@ double Quantile(std::vector<double> v, double q) {
 
 absl::StatusOr<VariantCost> CostModel::FitVariant(
     const CostTarget& target, const std::vector<std::vector<int>>& shapes,
-    const std::vector<double>& micros, const CostFeatures& features) {
+    const std::vector<double>& micros, const CostFeatures& features,
+    bool trim_outliers) {
   if (shapes.size() != micros.size()) {
     return absl::InvalidArgumentError("cost model: shapes/micros size differ");
   }
@@ -267,7 +269,39 @@ absl::StatusOr<VariantCost> CostModel::FitVariant(
   }
   absl::StatusOr<FeatureRow> coef = FitNnls(rows, micros, on);
   if (!coef.ok()) return coef.status();
+  int trimmed = 0;
+  if (trim_outliers) {
+    const std::vector<double> e = RelErrors(rows, micros, *coef);
+    const double cut = std::max(3 * Quantile(e, 0.5), 0.05);
+    std::vector<size_t> order(e.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&e](size_t a, size_t b) { return e[a] > e[b]; });
+    std::vector<bool> drop(e.size(), false);
+    const size_t max_drop = std::min(e.size() / 5, e.size() - k);
+    for (size_t i = 0; i < max_drop && e[order[i]] > cut; ++i) {
+      drop[order[i]] = true;
+      ++trimmed;
+    }
+    if (trimmed > 0) {
+      std::vector<FeatureRow> kept_rows;
+      std::vector<double> kept_t;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (!drop[i]) {
+          kept_rows.push_back(rows[i]);
+          kept_t.push_back(micros[i]);
+        }
+      }
+      absl::StatusOr<FeatureRow> refit = FitNnls(kept_rows, kept_t, on);
+      if (refit.ok()) {
+        coef = refit;
+      } else {
+        trimmed = 0;
+      }
+    }
+  }
   VariantCost v;
+  v.trimmed_shapes = trimmed;
   v.name = target.name;
   v.length = target.length;
   v.a_us = (*coef)[0];
@@ -316,9 +350,15 @@ absl::StatusOr<CostModel> CostModel::Calibrate(
           static_cast<int>(shapes.size()) < o.max_shapes_per_variant)) {
     shapes.push_back(sampler.Next());
     for (int v = 0; v < nv; ++v) {
-      absl::StatusOr<BatchTime> t = timer(v, shapes.back());
-      if (!t.ok()) return t.status();
-      times[v].push_back(*t);
+      BatchTime best{std::numeric_limits<double>::infinity(),
+                     std::numeric_limits<double>::infinity()};
+      for (int r = 0; r < std::max(1, o.reps_per_shape); ++r) {
+        absl::StatusOr<BatchTime> t = timer(v, shapes.back());
+        if (!t.ok()) return t.status();
+        best.wall_us = std::min(best.wall_us, t->wall_us);
+        best.cpu_us = std::min(best.cpu_us, t->cpu_us);
+      }
+      times[v].push_back(best);
     }
   }
   CostModel model;
@@ -337,7 +377,7 @@ absl::StatusOr<CostModel> CostModel::Calibrate(
       (held ? held_t : fit_t).push_back(us);
     }
     absl::StatusOr<VariantCost> c =
-        FitVariant(targets[v], fit_shapes, fit_t, o.features);
+        FitVariant(targets[v], fit_shapes, fit_t, o.features, o.trim_outliers);
     if (!c.ok()) return c.status();
     std::vector<double> e;
     for (size_t i = 0; i < held_shapes.size(); ++i) {
@@ -386,7 +426,7 @@ BatchTimer MakeEncoderTimer(std::vector<TimedVariant> variants, int vocab_size,
       st->ids.resize(n);
       st->types.assign(n, 0);
       for (int i = 0; i < n; ++i) st->ids[i] = id(st->rng);
-      st->ids[0] = std::min(101, hi);                  // [CLS]
+      st->ids[0] = std::min(101, hi);                    // [CLS]
       for (int i = n / 3; i < n; ++i) st->types[i] = 1;  // the document
       st->batch.Add(st->ids, st->types);
     }
@@ -394,13 +434,12 @@ BatchTimer MakeEncoderTimer(std::vector<TimedVariant> variants, int vocab_size,
     const auto t0 = std::chrono::steady_clock::now();
     const double c0 = ThreadCpuUs();
     absl::Status s = st->variants[v].encoder->Forward(
-        st->batch, st->variants[v].length, st->workspaces[v].get(),
-        st->logits);
+        st->batch, st->variants[v].length, st->workspaces[v].get(), st->logits);
     const double c1 = ThreadCpuUs();
     const auto t1 = std::chrono::steady_clock::now();
     if (!s.ok()) return s;
-    return BatchTime{
-        std::chrono::duration<double, std::micro>(t1 - t0).count(), c1 - c0};
+    return BatchTime{std::chrono::duration<double, std::micro>(t1 - t0).count(),
+                     c1 - c0};
   };
 }
 
@@ -484,6 +523,7 @@ std::string CostModel::ReportJson() const {
                              {"c_us_per_token2", v.c_us},
                              {"d_us_per_sequence", v.d_us},
                              {"fit_shapes", v.fit_shapes},
+                             {"trimmed_shapes", v.trimmed_shapes},
                              {"holdout_shapes", v.holdout_shapes},
                              {"holdout_median_rel_error", v.median_rel_error},
                              {"holdout_p90_rel_error", v.p90_rel_error},

@@ -85,6 +85,14 @@ struct CalibrationOptions {
   std::vector<int> length_samples;
   int min_length = 4;
   int max_length = 0;
+  // Each shape is timed this many times and the minimum kept: the least
+  // disturbed run on a shared machine (an idle server core sees that one).
+  int reps_per_shape = 2;
+  // After the first fit, shapes whose relative error exceeds
+  // max(3 x the median error, 5%) (at most 20% of the shapes, worst first)
+  // are dropped and the fit redone: timings inflated by descheduling or
+  // interrupts are outliers, not cost.
+  bool trim_outliers = true;
   // Untimed batches per variant before the first timed one (page faults,
   // primitive creation).
   int warmup_batches = 2;
@@ -108,6 +116,8 @@ struct VariantCost {
   // 0 for unused features.
   double a_us = 0, b_us = 0, c_us = 0, d_us = 0;
   int fit_shapes = 0;
+  // Fitted shapes dropped as outliers (trim_outliers).
+  int trimmed_shapes = 0;
   int holdout_shapes = 0;
   // |predicted - measured| / measured over the held-out shapes (0 if none).
   double median_rel_error = 0;
@@ -138,7 +148,8 @@ class CostModel {
   // features or a non-positive time.
   static absl::StatusOr<VariantCost> FitVariant(
       const CostTarget& target, const std::vector<std::vector<int>>& shapes,
-      const std::vector<double>& micros, const CostFeatures& features);
+      const std::vector<double>& micros, const CostFeatures& features,
+      bool trim_outliers = false);
 
   // Predicted microseconds of variant `variant` (index as calibrated, =
   // the model's variants() order) on a batch of `lengths`; +infinity for an

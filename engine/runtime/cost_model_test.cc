@@ -124,6 +124,40 @@ TEST(CostModelTest, CoefficientsAreNonNegative) {
   EXPECT_LT(c->a_us, 1001);
 }
 
+TEST(CostModelTest, KeepsTheFastestRepAndTrimsOutliers) {
+  const std::vector<CostTarget> targets = {{"full", {}}};
+  const Truth truth = {300, 40, 0.25, 0};
+  int calls = 0;
+  // Every other call is disturbed (x1.5), and shape 5 always (x3).
+  const BatchTimer noisy =
+      [&](int, std::span<const int> lengths) -> absl::StatusOr<BatchTime> {
+    const CostFeatureValues f = ComputeCostFeatures({}, true, lengths);
+    double us = truth.a + truth.b * f.tokens + truth.c * f.quadratic;
+    const int call = calls++;
+    const int shape = (call - 2) / 2;  // 2 warm-up calls, 2 reps per shape
+    if (call % 2 == 0) us *= 1.5;
+    if (shape == 5) us *= 3;
+    return BatchTime{us, us};
+  };
+  CalibrationOptions o = FastOptions();
+  o.holdout_fraction = 0;
+  absl::StatusOr<CostModel> m = CostModel::Calibrate(targets, noisy, o);
+  ASSERT_TRUE(m.ok()) << m.status();
+  const VariantCost& c = m->variants()[0];
+  EXPECT_EQ(c.trimmed_shapes, 1);
+  EXPECT_NEAR(c.a_us, truth.a, kExactTol * truth.a);
+  EXPECT_NEAR(c.b_us, truth.b, kExactTol * truth.b);
+  EXPECT_NEAR(c.c_us, truth.c, kExactTol * truth.c);
+
+  // Without trimming the outlier pulls the fit off.
+  calls = 0;
+  o.trim_outliers = false;
+  m = CostModel::Calibrate(targets, noisy, o);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->variants()[0].trimmed_shapes, 0);
+  EXPECT_GT(std::abs(m->variants()[0].b_us - truth.b), 0.01 * truth.b);
+}
+
 TEST(CostModelTest, RejectsBadInput) {
   CostFeatures features;
   EXPECT_FALSE(
@@ -178,7 +212,8 @@ TEST(CostModelTest, ShapesRespectTheOptions) {
   };
   absl::StatusOr<CostModel> m = CostModel::Calibrate(targets, timer, o);
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(calls, o.warmup_batches + o.min_shapes_per_variant);
+  EXPECT_EQ(calls,
+            o.warmup_batches + o.min_shapes_per_variant * o.reps_per_shape);
   // Half the shapes draw from length_samples.
   EXPECT_GE(sample_shapes, (o.warmup_batches + o.min_shapes_per_variant) / 2);
 }

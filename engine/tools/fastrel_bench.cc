@@ -95,6 +95,8 @@ ABSL_FLAG(bool, cost_model, false,
           "batch time on fresh random batch shapes.");
 ABSL_FLAG(double, cost_budget_ms, 2000, "Cost model calibration budget.");
 ABSL_FLAG(int, cost_shapes, 40, "Fresh batch shapes timed per variant.");
+ABSL_FLAG(int, cost_reps, 2,
+          "Timings per shape (calibration and fresh), minimum kept.");
 ABSL_FLAG(int, cost_max_batch_tokens, 4096, "Token cap of a batch shape.");
 ABSL_FLAG(int, cost_max_sequences, 64, "Sequences cap of a batch shape.");
 ABSL_FLAG(std::string, cost_clock, "wall",
@@ -340,6 +342,7 @@ absl::StatusOr<json> CostModelBench(const std::vector<Run>& runs,
   o.length_samples = length_samples;
   o.max_length = max_length;
   o.seed = absl::GetFlag(FLAGS_seed);
+  o.reps_per_shape = std::max(1, absl::GetFlag(FLAGS_cost_reps));
   const std::string clock = absl::GetFlag(FLAGS_cost_clock);
   if (clock != "wall" && clock != "cpu") {
     return absl::InvalidArgumentError("--cost_clock must be wall or cpu");
@@ -368,8 +371,16 @@ absl::StatusOr<json> CostModelBench(const std::vector<Run>& runs,
       [&](int v, std::span<const int> lengths) -> absl::StatusOr<BatchTime> {
     absl::StatusOr<BatchTime> t = timer(v, lengths);
     if (t.ok() && calls++ >= nv * o.warmup_batches) {
-      cal_shapes[v].emplace_back(lengths.begin(), lengths.end());
-      cal_times[v].push_back(*t);
+      const std::vector<int> shape(lengths.begin(), lengths.end());
+      if (!cal_shapes[v].empty() && cal_shapes[v].back() == shape) {
+        // Another rep of the same shape: keep the fastest, as Calibrate does.
+        BatchTime& b = cal_times[v].back();
+        b.wall_us = std::min(b.wall_us, t->wall_us);
+        b.cpu_us = std::min(b.cpu_us, t->cpu_us);
+      } else {
+        cal_shapes[v].push_back(shape);
+        cal_times[v].push_back(*t);
+      }
     }
     return t;
   };
@@ -391,12 +402,17 @@ absl::StatusOr<json> CostModelBench(const std::vector<Run>& runs,
     PinToCore(AllowedCores()[0]);
     for (const auto& shape : shapes) {
       for (int v = 0; v < nv && status.ok(); ++v) {
-        absl::StatusOr<BatchTime> t = timer(v, shape);
-        if (!t.ok()) {
-          status = t.status();
-        } else {
-          measured[v].push_back(*t);
+        BatchTime best{1e300, 1e300};
+        for (int r = 0; r < o.reps_per_shape && status.ok(); ++r) {
+          absl::StatusOr<BatchTime> t = timer(v, shape);
+          if (!t.ok()) {
+            status = t.status();
+          } else {
+            best.wall_us = std::min(best.wall_us, t->wall_us);
+            best.cpu_us = std::min(best.cpu_us, t->cpu_us);
+          }
         }
+        measured[v].push_back(best);
       }
     }
   }).join();
@@ -407,6 +423,7 @@ absl::StatusOr<json> CostModelBench(const std::vector<Run>& runs,
 
   json j = json::parse(model->ReportJson());
   j["fresh_shapes"] = shapes.size();
+  j["reps_per_shape"] = o.reps_per_shape;
   j["max_batch_tokens"] = o.max_batch_tokens;
   j["max_sequences"] = o.max_sequences;
   if (text) std::printf("%s", model->Report().c_str());
@@ -447,8 +464,8 @@ absl::StatusOr<json> CostModelBench(const std::vector<Run>& runs,
       for (int v = 0; v < nv; ++v) {
         std::vector<double> us;
         for (const BatchTime& t : cal_times[v]) us.push_back(us_of(t));
-        absl::StatusOr<VariantCost> c =
-            CostModel::FitVariant(targets[v], cal_shapes[v], us, *f);
+        absl::StatusOr<VariantCost> c = CostModel::FitVariant(
+            targets[v], cal_shapes[v], us, *f, o.trim_outliers);
         if (!c.ok()) return c.status();
         std::vector<double> e;
         for (size_t i = 0; i < shapes.size(); ++i) {
