@@ -97,7 +97,12 @@ struct CalibrationOptions {
   // primitive creation).
   int warmup_batches = 2;
   CostFeatures features;
-  CostClock clock = CostClock::kWall;
+  // Thread CPU time by default: on an idle pinned core (the server's case)
+  // it equals wall time for this single-threaded, I/O-free work, and unlike
+  // wall time it stays exact when the core is shared during calibration
+  // (measured: bench/results/costmodel-2026-11-21.md). Pick kWall to fit
+  // the wall clock of the calibrating machine as it is.
+  CostClock clock = CostClock::kThreadCpu;
   uint64_t seed = 1;
 };
 
@@ -173,7 +178,7 @@ class CostModel {
  private:
   std::vector<VariantCost> variants_;
   CostFeatures features_;
-  CostClock clock_ = CostClock::kWall;
+  CostClock clock_ = CostClock::kThreadCpu;
   double calibration_ms_ = 0;
 };
 
