@@ -103,8 +103,8 @@ TEST(VariantsFileTest, EmptyFileIsFullOnly) {
 
 TEST(VariantsFileTest, FileThatDoesNotParseKeepsFullOnly) {
   VariantsReadResult r = ParseVariants(
-      "variants { name: \"lat-a\"\n  length { keep_ratios: [0.9, }\n}",
-      kLayers, "dir/variants.textproto");
+      "variants { name: \"lat-a\"\n  length { keep_ratios: [0.9, }\n}", kLayers,
+      "dir/variants.textproto");
   EXPECT_EQ(Names(r.variants), (std::vector<std::string>{"full"}));
   ExpectOneWarning(r, {"dir/variants.textproto", "does not parse", "line 2",
                        "built-in \"full\""});
@@ -151,8 +151,7 @@ TEST(VariantsFileTest, RatiosOutsideZeroOneAreSkipped) {
         std::string("variants { name: \"bad\" length { keep_ratios: ") +
             ratios + " } }",
         kLayers, "v");
-    EXPECT_EQ(Names(r.variants), (std::vector<std::string>{"full"}))
-        << ratios;
+    EXPECT_EQ(Names(r.variants), (std::vector<std::string>{"full"})) << ratios;
     ExpectOneWarning(r, {"\"bad\"", "(0, 1]"});
   }
 }
@@ -224,8 +223,7 @@ TEST_F(VariantsDirTest, WriteThenReadRoundTrips) {
     EXPECT_EQ(b.variants[i].auc_data, a.variants[i].auc_data);
     EXPECT_EQ(b.variants[i].relative_cost, a.variants[i].relative_cost);
   }
-  EXPECT_FALSE(
-      WriteVariantsFile((dir_ / "no" / "such").string(), {}).ok());
+  EXPECT_FALSE(WriteVariantsFile((dir_ / "no" / "such").string(), {}).ok());
 }
 
 TEST_F(VariantsDirTest, ModelLoadUsesTheFileAndReportsProblems) {
