@@ -520,6 +520,13 @@ int Main(const std::string& command) {
                  "--synthetic\n");
     return 2;
   }
+  if (!absl::GetFlag(FLAGS_keep_ratios).empty() &&
+      absl::GetFlag(FLAGS_all_variants)) {
+    std::fprintf(stderr,
+                 "fastrel-bench: --keep_ratios overrides one variant's length "
+                 "config; it cannot be combined with --all_variants\n");
+    return 2;
+  }
   omp_set_num_threads(1);  // before any oneDNN primitive is created
 
   // The runs.
@@ -593,7 +600,7 @@ int Main(const std::string& command) {
         r.encoder = &(*model)->encoder(*v);
         r.length = v->length;
         r.dims = DimsOf((*model)->config());
-        if (!keep.empty() && !absl::GetFlag(FLAGS_all_variants)) {
+        if (!keep.empty()) {
           auto length = ParseKeepRatios(keep, r.dims.num_layers);
           if (!length.ok()) return Fail(length.status());
           r.length = *length;
