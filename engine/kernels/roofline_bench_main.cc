@@ -35,6 +35,7 @@
 #include "engine/kernels/cpu_features.h"
 #include "engine/kernels/int8_dense.h"
 #include "engine/kernels/int8_test_util.h"
+#include "engine/kernels/roofline.h"
 #include "engine/kernels/sparse_gemm.h"
 #include "nlohmann/json.hpp"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -76,19 +77,6 @@ double Now() {
       .count();
 }
 
-// Best (minimum) time: the roofline is a peak, and on a shared machine the
-// minimum is the run least disturbed by other processes.
-double BestSeconds(const std::function<void()>& fn, int reps) {
-  fn();
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    const double t0 = Now();
-    fn();
-    best = std::min(best, Now() - t0);
-  }
-  return best;
-}
-
 double MedianSeconds(const std::function<void()>& fn, int reps) {
   fn();  // warm up (caches, page faults, primitive JIT)
   std::vector<double> t;
@@ -100,45 +88,6 @@ double MedianSeconds(const std::function<void()>& fn, int reps) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
-
-// Dense fp32 / int8 matmul with a fixed shape (the best case for oneDNN).
-class OneDnnGemm {
- public:
-  OneDnnGemm(dnnl::memory::data_type src_dt, dnnl::memory::data_type wei_dt,
-             dnnl::memory::data_type dst_dt, int m, int k, int n)
-      : eng_(dnnl::engine::kind::cpu, 0), strm_(eng_) {
-    using tag = dnnl::memory::format_tag;
-    const dnnl::memory::desc s({m, k}, src_dt, tag::ab);
-    const dnnl::memory::desc w({k, n}, wei_dt, tag::any);
-    const dnnl::memory::desc d({m, n}, dst_dt, tag::ab);
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s, w, d), eng_);
-    impl_ = pd.impl_info_str();
-    src_ = dnnl::memory(pd.src_desc(), eng_);
-    wei_ = dnnl::memory(pd.weights_desc(), eng_);
-    dst_ = dnnl::memory(pd.dst_desc(), eng_);
-    // Deterministic small values (content does not change the speed).
-    for (auto* mem : {&src_, &wei_}) {
-      auto* p = static_cast<uint8_t*>(mem->get_data_handle());
-      const size_t bytes = mem->get_desc().get_size();
-      for (size_t i = 0; i < bytes; ++i) p[i] = (i * 7) % 5;
-    }
-    prim_ = dnnl::matmul(pd);
-  }
-  void Run() {
-    prim_.execute(
-        strm_,
-        {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, wei_}, {DNNL_ARG_DST, dst_}});
-    strm_.wait();
-  }
-  const std::string& impl() const { return impl_; }
-
- private:
-  dnnl::engine eng_;
-  dnnl::stream strm_;
-  dnnl::matmul prim_;
-  dnnl::memory src_, wei_, dst_;
-  std::string impl_;
-};
 
 struct Shape {
   std::string name;
@@ -177,22 +126,20 @@ int Main(const std::string& command) {
 
   double int8_peak = 0, fp32_peak = 0;
   if (absl::GetFlag(FLAGS_roofline)) {
-    const int s = 2048;
-    const double ops = 2.0 * s * s * s;
-    OneDnnGemm i8(dt::u8, dt::s8, dt::s32, s, s, s);
-    int8_peak = ops / BestSeconds([&] { i8.Run(); }, 7) / 1e9;
-    OneDnnGemm f32(dt::f32, dt::f32, dt::f32, s, s, s);
-    fp32_peak = ops / BestSeconds([&] { f32.Run(); }, 5) / 1e9;
+    const Roofline r = MeasureRoofline(g_thread_clock);
+    const int s = r.gemm_mnk;
+    int8_peak = r.int8_gops;
+    fp32_peak = r.fp32_gflops;
     out["roofline"] = {{"gemm_mnk", s},
                        {"method", "best of 7 (int8) / 5 (fp32) runs"},
                        {"int8_gops", int8_peak},
-                       {"int8_impl", i8.impl()},
+                       {"int8_impl", r.int8_impl},
                        {"fp32_gflops", fp32_peak},
-                       {"fp32_impl", f32.impl()}};
+                       {"fp32_impl", r.fp32_impl}};
     absl::PrintF(
         "roofline (1 thread, %d^3 oneDNN matmul): int8 %.1f GOPS (%s), "
         "fp32 %.1f GFLOPS (%s)\n",
-        s, int8_peak, i8.impl(), fp32_peak, f32.impl());
+        s, int8_peak, r.int8_impl, fp32_peak, r.fp32_impl);
   }
 
   std::vector<Shape> shapes;

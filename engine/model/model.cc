@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/model/bert_weights.h"
 #include "engine/model/safetensors.h"
+#include "engine/model/variants_file.h"
 #include "nlohmann/json.hpp"
 
 namespace fastrel {
@@ -36,16 +37,14 @@ absl::StatusOr<TokenizerOptions> ReadTokenizerOptions(const std::string& path) {
   return options;
 }
 
-// The variants of an HF directory: just the full model. Extension point: a
-// compiled model (later issue) lists its variants (pruned/quantized weights,
-// length configs, measured AUC and cost) in its own metadata; read them here
-// and register their encoders in Model::encoders_.
-std::vector<Variant> DefaultVariants() {
-  Variant full;
-  full.name = "full";
-  full.weights = "";
-  full.relative_cost = 1.0;
-  return {full};
+// The variants of a model directory: "full" plus those of variants.textproto
+// (policy in variants_file.h). Extension point: a compiled model with
+// variants on other weights registers their encoders in Model::encoders_.
+std::vector<Variant> DefaultVariants(const std::string& dir, int num_layers,
+                                     std::vector<std::string>* warnings) {
+  VariantsReadResult r = ReadVariantsFile(dir, num_layers);
+  *warnings = std::move(r.warnings);
+  return std::move(r.variants);
 }
 
 }  // namespace
@@ -95,7 +94,8 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
   if (options.max_seq_len > 0) {
     m->max_seq_len_ = std::min(m->max_seq_len_, options.max_seq_len);
   }
-  m->variants_ = DefaultVariants();
+  m->variants_ =
+      DefaultVariants(dir, m->config_.num_hidden_layers, &m->variant_warnings_);
   return m;
 }
 

@@ -24,6 +24,8 @@ struct Variant {
   LengthConfig length;
   // Measured accuracy (AUC) on a labeled set; 0 = not measured.
   double auc = 0;
+  // The labeled set `auc` was measured on (file name and row count).
+  std::string auc_data;
   // Cost relative to the full variant (1.0); 0 = not measured.
   double relative_cost = 0;
 };
@@ -40,11 +42,13 @@ class Model {
   // F32/F16/BF16, vocab.txt, optional tokenizer_config.json with
   // do_lower_case, default true) into an fp32 encoder. version() is the
   // FNV-1a 64-bit hash of model.safetensors (16 hex digits); variants() is
-  // [{"full"}]; max_seq_len() = min(options.max_seq_len if > 0,
-  // max_position_embeddings). Compiled fastrel model directories (with their
-  // variants) come with the compiler issue. Errors name the file (and
-  // tensor) that is wrong: NOT_FOUND for a missing file, INVALID_ARGUMENT /
-  // DATA_LOSS for a malformed one.
+  // "full" followed by the valid variants of variants.textproto if present
+  // (policy and problems reported in variant_warnings(): see
+  // variants_file.h; a bad variants file never fails Load); max_seq_len() =
+  // min(options.max_seq_len if > 0, max_position_embeddings). Compiled fastrel
+  // model directories (with their variants) come with the compiler issue.
+  // Errors name the file (and tensor) that is wrong: NOT_FOUND for a missing
+  // file, INVALID_ARGUMENT / DATA_LOSS for a malformed one.
   static absl::StatusOr<std::unique_ptr<Model>> Load(
       const std::string& dir, const ModelLoadOptions& options = {});
 
@@ -59,6 +63,11 @@ class Model {
   const std::vector<Variant>& variants() const { return variants_; }
   // The variant called `name`, or nullptr.
   const Variant* FindVariant(std::string_view name) const;
+  // Problems found in the model directory's variants file (file that does
+  // not parse, variants skipped and why); empty when none.
+  const std::vector<std::string>& variant_warnings() const {
+    return variant_warnings_;
+  }
   // The encoder that runs `variant` (a variant of this model).
   const Encoder& encoder(const Variant& variant) const;
 
@@ -71,6 +80,7 @@ class Model {
   std::unique_ptr<Tokenizer> tokenizer_;
   int max_seq_len_ = 0;
   std::vector<Variant> variants_;
+  std::vector<std::string> variant_warnings_;
   // Encoders by weights name; "" = primary.
   std::vector<std::pair<std::string, std::unique_ptr<Encoder>>> encoders_;
 };
