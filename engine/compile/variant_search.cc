@@ -1,12 +1,9 @@
 #include "engine/compile/variant_search.h"
 
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -16,7 +13,6 @@
 #include "absl/strings/str_join.h"
 #include "engine/data/labeled_pairs.h"
 #include "engine/data/metrics.h"
-#include "google/protobuf/text_format.h"
 
 namespace fastrel {
 namespace {
@@ -231,32 +227,59 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
   if (!search.ok()) return search.status();
   result.search = std::move(*search);
 
-  // Choose along the front (costs relative to the full model = 1.0).
+  // Candidates along the front (costs relative to the full model = 1.0).
+  const int final_candidates =
+      std::max(options.num_variants, options.final_candidates > 0
+                                         ? options.final_candidates
+                                         : options.num_variants + 2);
   FrontSelectionOptions selection = options.selection;
-  selection.count = options.num_variants;
+  selection.count = final_candidates;
   EvaluatedConfig full = result.search.evaluated.front();
   full.objective.cost = 1.0;
-  const std::vector<EvaluatedConfig> chosen =
+  const std::vector<EvaluatedConfig> candidates =
       SelectAlongFront(result.search.front, full, selection);
 
-  // Re-measure the chosen variants: AUC on every row, then cost.
+  // Re-measure the candidates' AUC on every row, then choose num_variants on
+  // those AUCs (no sample margin any more) and the sample costs.
   const LabeledBatches all_set = MakeBatches(
       model, *pairs, all, options.batch_size, options.max_query_tokens);
+  std::vector<LengthObjective> sample_objectives;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    LengthConfig length = candidates[i].length;
+    if (i == 0) length.keep_ratios.clear();
+    absl::StatusOr<ScoredRun> run =
+        Score(encoder, length, all_set, options.eval_threads);
+    if (!run.ok()) return run.status();
+    absl::StatusOr<double> auc = Auc(run->scores, all_set.labels);
+    if (!auc.ok()) return auc.status();
+    log(absl::StrFormat("recheck %-28s auc %.4f on %s (sample %.4f)",
+                        RatiosString(candidates[i].length), *auc,
+                        result.auc_data, candidates[i].objective.auc));
+    result.candidates.push_back(
+        {candidates[i].length, {*auc, candidates[i].objective.cost}});
+    sample_objectives.push_back(candidates[i].objective);
+  }
+  FrontSelectionOptions final_selection = options.selection;
+  final_selection.count = options.num_variants;
+  final_selection.auc_margin = 0;
+  const std::vector<EvaluatedConfig> rechecked_front = ParetoFront(
+      std::span<const EvaluatedConfig>(result.candidates).subspan(1));
+  const std::vector<EvaluatedConfig> chosen = SelectAlongFront(
+      rechecked_front, result.candidates.front(), final_selection);
   for (size_t i = 0; i < chosen.size(); ++i) {
     Variant v;
     v.name = i == 0 ? "full" : absl::StrCat("lat-", i);
     v.weights = primary.weights;
     if (i > 0) v.length = chosen[i].length;
-    absl::StatusOr<ScoredRun> run =
-        Score(encoder, v.length, all_set, options.eval_threads);
-    if (!run.ok()) return run.status();
-    absl::StatusOr<double> auc = Auc(run->scores, all_set.labels);
-    if (!auc.ok()) return auc.status();
-    v.auc = *auc;
-    log(absl::StrFormat("%-6s %-28s auc %.4f on %s", v.name,
-                        RatiosString(v.length), v.auc, result.auc_data));
+    v.auc = chosen[i].objective.auc;
+    v.auc_data = result.auc_data;
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      if (candidates[c].length.keep_ratios == chosen[i].length.keep_ratios) {
+        result.sample_objectives.push_back(sample_objectives[c]);
+        break;
+      }
+    }
     result.variants.push_back(std::move(v));
-    result.sample_objectives.push_back(chosen[i].objective);
   }
   LabeledBatches timing;
   const size_t timing_batches =
@@ -284,53 +307,6 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
         full_cpu > 0 ? Median(cpu[i]) / full_cpu : 1.0;
   }
   return result;
-}
-
-fastrel::v1::VariantList ToVariantList(const std::vector<Variant>& variants,
-                                       const std::string& auc_data) {
-  fastrel::v1::VariantList list;
-  for (const Variant& v : variants) {
-    fastrel::v1::VariantProto* p = list.add_variants();
-    p->set_name(v.name);
-    p->set_weights(v.weights);
-    for (double r : v.length.keep_ratios)
-      p->mutable_length()->add_keep_ratios(r);
-    p->set_auc(v.auc);
-    if (v.auc != 0) p->set_auc_data(auc_data);
-    p->set_relative_cost(v.relative_cost);
-  }
-  return list;
-}
-
-absl::Status WriteVariantsFile(const fastrel::v1::VariantList& list,
-                               const std::string& dir) {
-  std::string text;
-  if (!google::protobuf::TextFormat::PrintToString(list, &text)) {
-    return absl::InternalError("cannot format the variant list");
-  }
-  const std::string path = dir + "/variants.textproto";
-  const std::string tmp =
-      absl::StrCat(dir, "/.variants.textproto.tmp.", getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << "# fastrel.v1.VariantList: most accurate first. Written by the "
-           "fastrel variant search.\n"
-        << text;
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      return absl::InternalError(absl::StrCat("cannot write ", tmp));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return absl::InternalError(
-        absl::StrCat("cannot rename ", tmp, " to ", path, ": ", ec.message()));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace fastrel

@@ -1,7 +1,8 @@
 // Variant search on a real model: runs the length-configuration search
 // (length_search.h) with AUC on a labeled set and measured CPU cost as the
 // objective, picks variants along the Pareto front, re-measures them and
-// writes variants.textproto (fastrel.v1.VariantList). Shared by
+// the caller writes them with engine/model/variants_file.h
+// (VariantsToProto + WriteVariantsFile). Shared by
 // fastrel-search-variants and fastrel-compile --search-variants.
 #ifndef FASTREL_ENGINE_COMPILE_VARIANT_SEARCH_H_
 #define FASTREL_ENGINE_COMPILE_VARIANT_SEARCH_H_
@@ -40,6 +41,11 @@ struct SearchOptions {
   // round-robin with the others; median thread CPU time over the repeats.
   int timing_batches = 16;
   int timing_repeats = 5;
+  // Candidates re-measured on every row of search_data before the final
+  // choice (0 = num_variants + 2): the selection is first made for this many
+  // on the sample, then redone for num_variants on the whole file's AUC, so
+  // the sample's noise cannot push a variant past its AUC threshold.
+  int final_candidates = 0;
   // Threads for the AUC re-evaluation on the full file (timing always runs on
   // one thread). Scores do not depend on it.
   int eval_threads = 1;
@@ -54,11 +60,15 @@ struct VariantSearchResult {
   LengthSearchResult search;
   int search_rows = 0;
   // Chosen variants, most accurate first; [0] is "full" (empty length
-  // config). auc = AUC on every row of search_data; relative_cost = measured
+  // config). auc = AUC on every row of search_data (auc_data names it);
+  // relative_cost = measured
   // CPU time relative to "full" (timing_batches, median of timing_repeats).
   std::vector<Variant> variants;
   // The same selection's AUC and cost on the search sample.
   std::vector<LengthObjective> sample_objectives;
+  // Every candidate re-measured on the whole file: objective = (AUC on every
+  // row, cost on the sample); [0] is the full model.
+  std::vector<EvaluatedConfig> candidates;
   // "FILE (ROWS rows)", the data the AUCs were measured on.
   std::string auc_data;
   int data_rows = 0;
@@ -72,16 +82,6 @@ struct VariantSearchResult {
 // returned as is.
 absl::StatusOr<VariantSearchResult> SearchVariants(
     const Model& model, const SearchOptions& options);
-
-// The variants as the model-directory schema (weights "" = primary).
-fastrel::v1::VariantList ToVariantList(const std::vector<Variant>& variants,
-                                       const std::string& auc_data);
-
-// Writes `list` as protobuf text format to `dir`/variants.textproto through a
-// temporary file in `dir` and a rename (readers never see a partial file).
-// Errors name the path.
-absl::Status WriteVariantsFile(const fastrel::v1::VariantList& list,
-                               const std::string& dir);
 
 }  // namespace fastrel
 

@@ -8,7 +8,7 @@
 
 #include "engine/data/labeled_pairs.h"
 #include "engine/data/metrics.h"
-#include "google/protobuf/text_format.h"
+#include "engine/model/variants_file.h"
 #include "gtest/gtest.h"
 
 namespace fastrel {
@@ -104,6 +104,9 @@ TEST_F(VariantSearchTest, ChoosesMonotoneVariantsWithReproducibleAuc) {
   EXPECT_EQ(r->data_rows, 160);
   EXPECT_EQ(r->auc_data, "head.tsv (160 rows)");
   EXPECT_LE(r->search.evaluated.size(), 8u);  // 4 initial + 4 children
+  // 3 variants + 2 more candidates re-measured on the whole file.
+  EXPECT_LE(r->candidates.size(), 5u);
+  EXPECT_GE(r->candidates.size(), r->variants.size());
   ASSERT_GE(r->variants.size(), 2u);
   ASSERT_LE(r->variants.size(), 3u);
   ASSERT_EQ(r->sample_objectives.size(), r->variants.size());
@@ -120,8 +123,11 @@ TEST_F(VariantSearchTest, ChoosesMonotoneVariantsWithReproducibleAuc) {
       EXPECT_TRUE(v.length.Validate(4).ok());
       EXPECT_FALSE(v.length.is_full());
       EXPECT_GT(v.relative_cost, 0.0);
-      // Most accurate first, cheaper than full, on the search sample.
-      EXPECT_LE(r->sample_objectives[i].auc, r->sample_objectives[i - 1].auc);
+      // Most accurate first (on the whole file), cheaper than full (on the
+      // sample).
+      if (i >= 2) {
+        EXPECT_LE(v.auc, r->variants[i - 1].auc);
+      }
       EXPECT_LT(r->sample_objectives[i].cost, r->sample_objectives[i - 1].cost);
     }
     // The written AUC is what an evaluator measures on the whole file. The
@@ -131,41 +137,33 @@ TEST_F(VariantSearchTest, ChoosesMonotoneVariantsWithReproducibleAuc) {
   }
 }
 
-TEST_F(VariantSearchTest, WritesTextprotoAtomically) {
-  const std::string dir = FreshDir("write");
-  std::vector<Variant> variants(2);
-  variants[0].name = "full";
-  variants[0].auc = 0.94;
-  variants[0].relative_cost = 1.0;
-  variants[1].name = "lat-1";
-  variants[1].length.keep_ratios = {0.9, 0.8, 0.7, 0.6};
-  variants[1].auc = 0.93;
-  variants[1].relative_cost = 0.61;
-  ASSERT_TRUE(
-      WriteVariantsFile(ToVariantList(variants, "dev.tsv (16420 rows)"), dir)
-          .ok());
-  std::ifstream in(dir + "/variants.textproto");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  fastrel::v1::VariantList list;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(ss.str(), &list));
-  ASSERT_EQ(list.variants_size(), 2);
-  EXPECT_EQ(list.variants(0).name(), "full");
-  EXPECT_EQ(list.variants(0).length().keep_ratios_size(), 0);
-  EXPECT_EQ(list.variants(1).name(), "lat-1");
-  EXPECT_EQ(list.variants(1).length().keep_ratios(3), 0.6);
-  EXPECT_EQ(list.variants(1).auc(), 0.93);
-  EXPECT_EQ(list.variants(1).auc_data(), "dev.tsv (16420 rows)");
-  EXPECT_EQ(list.variants(1).relative_cost(), 0.61);
-  // Only the file itself is left behind.
-  int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    (void)e;
-    ++files;
+TEST_F(VariantSearchTest, WrittenVariantsLoadWithTheModel) {
+  const std::string dir = FreshDir("roundtrip");
+  const std::string data = DevHead(dir, 96);
+  SearchOptions o = SmallOptions(data);
+  o.search_rows = 64;
+  absl::StatusOr<VariantSearchResult> r = SearchVariants(*model_, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // A model directory: the demo model's files plus the written variants.
+  const std::string model_dir = dir + "/model";
+  std::filesystem::create_directories(model_dir);
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt",
+                        "tokenizer_config.json"}) {
+    std::filesystem::create_symlink(std::string(kModelDir) + "/" + f,
+                                    model_dir + "/" + f);
   }
-  EXPECT_EQ(files, 1);
-
-  EXPECT_FALSE(WriteVariantsFile(list, dir + "/missing/sub").ok());
+  ASSERT_TRUE(WriteVariantsFile(model_dir, VariantsToProto(r->variants)).ok());
+  absl::StatusOr<std::unique_ptr<Model>> loaded = Model::Load(model_dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const std::vector<Variant>& got = (*loaded)->variants();
+  ASSERT_EQ(got.size(), r->variants.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].name, r->variants[i].name);
+    EXPECT_EQ(got[i].length.keep_ratios, r->variants[i].length.keep_ratios);
+    EXPECT_EQ(got[i].auc, r->variants[i].auc);
+    EXPECT_EQ(got[i].auc_data, "head.tsv (96 rows)");
+    EXPECT_EQ(got[i].relative_cost, r->variants[i].relative_cost);
+  }
 }
 
 TEST_F(VariantSearchTest, RejectsBadDataAndOptions) {

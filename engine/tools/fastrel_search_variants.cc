@@ -3,13 +3,15 @@
 //
 //   fastrel-search-variants --model DIR --search-data FILE.tsv
 //       [--search-variants 6] [--generations 8] [--population 12] [--seed 1]
-//       [--search_rows 2000] [--max_evaluations 0] [--eval_threads 1]
+//       [--search_rows 2000] [--max_evaluations 0] [--final_candidates 0]
+//       [--eval_threads 1]
 //       [--output DIR] [--json]
 //
 // LAT-style evolutionary search (engine/compile/length_search.h) on a sample
 // of the labeled file: objective = (AUC, CPU time relative to the full model,
-// measured). Then the chosen variants' AUC is re-measured on every row of the
-// file and their cost with interleaved repeats. Prints the Pareto front and
+// measured). Then candidates along the front are re-measured on every row of
+// the file, the variants chosen on those AUCs, and their cost re-measured
+// with interleaved repeats. Prints the Pareto front and
 // the variants; writes DIR/variants.textproto (temp file + rename) where DIR
 // is --output or, by default, --model. Flag names accept '-' or '_'.
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include "engine/compile/variant_search.h"
 #include "engine/kernels/cpu_features.h"
 #include "engine/model/model.h"
+#include "engine/model/variants_file.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, model, "", "Model directory (HF BERT or compiled).");
@@ -39,6 +42,9 @@ ABSL_FLAG(int, max_evaluations, 0,
           "Cap on configurations evaluated (0 = none).");
 ABSL_FLAG(double, grid_step, 0.05, "Keep-ratio grid step.");
 ABSL_FLAG(double, min_ratio, 0.1, "Smallest keep ratio.");
+ABSL_FLAG(int, final_candidates, 0,
+          "Front points re-measured on every row before the final choice "
+          "(0 = search_variants + 2).");
 ABSL_FLAG(int, eval_threads, 1,
           "Threads for the final AUC re-evaluation (timing uses one).");
 ABSL_FLAG(std::string, output, "",
@@ -79,6 +85,7 @@ int Main() {
   options.num_variants = absl::GetFlag(FLAGS_search_variants);
   options.search_rows = absl::GetFlag(FLAGS_search_rows);
   options.eval_threads = absl::GetFlag(FLAGS_eval_threads);
+  options.final_candidates = absl::GetFlag(FLAGS_final_candidates);
   options.search.generations = absl::GetFlag(FLAGS_generations);
   options.search.population = absl::GetFlag(FLAGS_population);
   options.search.seed = absl::GetFlag(FLAGS_seed);
@@ -96,8 +103,8 @@ int Main() {
   }
   const std::string out_dir =
       absl::GetFlag(FLAGS_output).empty() ? dir : absl::GetFlag(FLAGS_output);
-  if (absl::Status s = WriteVariantsFile(
-          ToVariantList(result->variants, result->auc_data), out_dir);
+  if (absl::Status s =
+          WriteVariantsFile(out_dir, VariantsToProto(result->variants));
       !s.ok()) {
     std::fprintf(stderr, "fastrel-search-variants: %s\n", s.ToString().c_str());
     return 1;
@@ -110,6 +117,12 @@ int Main() {
       front.push_back({{"keep_ratios", p.length.keep_ratios},
                        {"auc", p.objective.auc},
                        {"relative_cost", p.objective.cost}});
+    }
+    nlohmann::json candidates = nlohmann::json::array();
+    for (const EvaluatedConfig& p : result->candidates) {
+      candidates.push_back({{"keep_ratios", p.length.keep_ratios},
+                            {"auc", p.objective.auc},
+                            {"sample_cost", p.objective.cost}});
     }
     nlohmann::json variants = nlohmann::json::array();
     for (size_t i = 0; i < result->variants.size(); ++i) {
@@ -136,6 +149,7 @@ int Main() {
         {"evaluated", result->search.evaluated.size()},
         {"generations_run", result->search.generations_run},
         {"front", front},
+        {"candidates", candidates},
         {"variants", variants},
         {"written", out_dir + "/variants.textproto"},
     };
@@ -154,6 +168,12 @@ int Main() {
     std::printf("  %-28s auc %.4f  cost %.3f  speedup %.2fx\n",
                 Ratios(p.length).c_str(), p.objective.auc, p.objective.cost,
                 p.objective.cost > 0 ? 1.0 / p.objective.cost : 0.0);
+  }
+  std::printf("candidates re-measured on %s (sample cost):\n",
+              result->auc_data.c_str());
+  for (const EvaluatedConfig& p : result->candidates) {
+    std::printf("  %-28s auc %.4f  cost %.3f\n", Ratios(p.length).c_str(),
+                p.objective.auc, p.objective.cost);
   }
   std::printf("variants (AUC on %s, cost re-measured):\n",
               result->auc_data.c_str());
