@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/data/labeled_pairs.h"
 #include "engine/data/metrics.h"
+#include "engine/model/variants_file.h"
 
 namespace fastrel {
 namespace {
@@ -305,6 +306,20 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
   for (size_t i = 0; i < result.variants.size(); ++i) {
     result.variants[i].relative_cost =
         full_cpu > 0 ? Median(cpu[i]) / full_cpu : 1.0;
+  }
+  return result;
+}
+
+absl::StatusOr<VariantSearchResult> SearchAndWriteVariants(
+    const std::string& dir, const SearchOptions& options) {
+  absl::StatusOr<std::unique_ptr<Model>> model = Model::Load(dir);
+  if (!model.ok()) return model.status();
+  absl::StatusOr<VariantSearchResult> result = SearchVariants(**model, options);
+  if (!result.ok()) return result.status();
+  if (absl::Status s =
+          WriteVariantsFile(dir, VariantsToProto(result->variants));
+      !s.ok()) {
+    return s;
   }
   return result;
 }

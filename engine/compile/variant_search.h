@@ -83,6 +83,13 @@ struct VariantSearchResult {
 absl::StatusOr<VariantSearchResult> SearchVariants(
     const Model& model, const SearchOptions& options);
 
+// For fastrel-compile --search-variants: loads the model in `dir` (HF or
+// compiled; Model::Load), runs SearchVariants on it and writes the chosen
+// variants to `dir`/variants.textproto (atomically, replacing any previous
+// list). Errors from loading, searching or writing are returned as is.
+absl::StatusOr<VariantSearchResult> SearchAndWriteVariants(
+    const std::string& dir, const SearchOptions& options);
+
 }  // namespace fastrel
 
 #endif  // FASTREL_ENGINE_COMPILE_VARIANT_SEARCH_H_
