@@ -4,7 +4,7 @@
 //   fastrel-search-variants --model DIR --search-data FILE.tsv
 //       [--search-variants 6] [--generations 8] [--population 12] [--seed 1]
 //       [--search_rows 2000] [--max_evaluations 0] [--final_candidates 0]
-//       [--eval_threads 1]
+//       [--timing_batches 16] [--timing_repeats 5] [--eval_threads 1]
 //       [--output DIR] [--json]
 //
 // LAT-style evolutionary search (engine/compile/length_search.h) on a sample
@@ -45,6 +45,10 @@ ABSL_FLAG(double, min_ratio, 0.1, "Smallest keep ratio.");
 ABSL_FLAG(int, final_candidates, 0,
           "Front points re-measured on every row before the final choice "
           "(0 = search_variants + 2).");
+ABSL_FLAG(int, timing_batches, 16,
+          "Batches of the search sample timed for the final relative costs.");
+ABSL_FLAG(int, timing_repeats, 5,
+          "Interleaved repeats of the final timing (median taken).");
 ABSL_FLAG(int, eval_threads, 1,
           "Threads for the final AUC re-evaluation (timing uses one).");
 ABSL_FLAG(std::string, output, "",
@@ -86,6 +90,8 @@ int Main() {
   options.search_rows = absl::GetFlag(FLAGS_search_rows);
   options.eval_threads = absl::GetFlag(FLAGS_eval_threads);
   options.final_candidates = absl::GetFlag(FLAGS_final_candidates);
+  options.timing_batches = absl::GetFlag(FLAGS_timing_batches);
+  options.timing_repeats = absl::GetFlag(FLAGS_timing_repeats);
   options.search.generations = absl::GetFlag(FLAGS_generations);
   options.search.population = absl::GetFlag(FLAGS_population);
   options.search.seed = absl::GetFlag(FLAGS_seed);
