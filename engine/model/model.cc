@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/model/bert_weights.h"
+#include "engine/model/compiled_model.h"
 #include "engine/model/safetensors.h"
 #include "nlohmann/json.hpp"
 
@@ -75,6 +76,21 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
         " tokens; config.json vocab_size is ", m->config_.vocab_size));
   }
   m->tokenizer_ = std::make_unique<Tokenizer>(std::move(*tokenizer));
+
+  if (IsCompiledModelDir(dir)) {
+    // A fastrel-compile output: int8 / sparse weights, validated on load.
+    absl::StatusOr<LoadedCompiledModel> compiled =
+        LoadCompiledModel(dir, m->config_);
+    if (!compiled.ok()) return compiled.status();
+    m->version_ = compiled->info.weights_checksum();
+    m->encoders_.emplace_back("", std::move(compiled->encoder));
+    m->max_seq_len_ = m->config_.max_position_embeddings;
+    if (options.max_seq_len > 0) {
+      m->max_seq_len_ = std::min(m->max_seq_len_, options.max_seq_len);
+    }
+    m->variants_ = DefaultVariants();
+    return m;
+  }
 
   absl::StatusOr<std::unique_ptr<SafetensorsFile>> weights =
       SafetensorsFile::Open(dir + "/model.safetensors");
