@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ ABSL_FLAG(int, max_query_tokens, 32, "Query truncation (tokens).");
 ABSL_FLAG(std::string, act_quant, "",
           "Compiled models only: override the activation quantization "
           "(dynamic_per_token | dynamic_per_token_asym | static_per_tensor).");
+ABSL_FLAG(std::string, reference_scores, "",
+          "Optional cache of the reference scores (text, one per line, first "
+          "line = reference version and row count): read when it matches, "
+          "else computed and written.");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of text.");
 
 namespace fastrel {
@@ -83,6 +88,35 @@ absl::StatusOr<Scored> ScoreAll(const Model& model, const Encoder& encoder,
     out.scores.insert(out.scores.end(), logits.begin(), logits.end());
   }
   return out;
+}
+
+// The reference model's scores, from --reference_scores when it matches.
+absl::StatusOr<std::vector<float>> ReferenceScores(
+    const Model& ref, const std::vector<LabeledPair>& pairs, int batch) {
+  const std::string cache = absl::GetFlag(FLAGS_reference_scores);
+  const std::string key = absl::StrCat(ref.version(), " ", pairs.size(), " ",
+                                       absl::GetFlag(FLAGS_data));
+  if (!cache.empty()) {
+    std::ifstream in(cache);
+    std::string line;
+    if (in && std::getline(in, line) && line == key) {
+      std::vector<float> v;
+      float x;
+      while (in >> x) v.push_back(x);
+      if (v.size() == pairs.size()) return v;
+    }
+  }
+  const Variant& full = ref.variants().front();
+  absl::StatusOr<Scored> r =
+      ScoreAll(ref, ref.encoder(full), full.length, pairs, batch);
+  if (!r.ok()) return r.status();
+  if (!cache.empty()) {
+    std::ofstream out(cache, std::ios::trunc);
+    out << key << "\n";
+    out.precision(9);
+    for (float x : r->scores) out << x << "\n";
+  }
+  return std::move(r->scores);
 }
 
 int Run() {
@@ -175,17 +209,16 @@ int Run() {
                      info->source_checksum().c_str());
       }
     }
-    const Variant& full = (*ref)->variants().front();
-    absl::StatusOr<Scored> r =
-        ScoreAll(**ref, (*ref)->encoder(full), full.length, *pairs, batch);
+    absl::StatusOr<std::vector<float>> r =
+        ReferenceScores(**ref, *pairs, batch);
     if (!r.ok()) return fail(r.status());
-    for (size_t i = 0; i < r->scores.size(); ++i) {
-      const double d = std::abs(scored->scores[i] - r->scores[i]);
+    for (size_t i = 0; i < r->size(); ++i) {
+      const double d = std::abs(scored->scores[i] - (*r)[i]);
       mean_delta += d;
       max_delta = std::max(max_delta, d);
     }
-    mean_delta /= static_cast<double>(r->scores.size());
-    absl::StatusOr<double> ra = Auc(r->scores, labels);
+    mean_delta /= static_cast<double>(r->size());
+    absl::StatusOr<double> ra = Auc(*r, labels);
     if (ra.ok()) ref_auc = *ra;
   }
   const double pairs_per_s = pairs->size() / scored->seconds;
