@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -308,6 +309,33 @@ TEST_F(CompiledModelTest, FormatDisagreeingWithTensorsNamesTheTensor) {
   });
   ExpectLoadError(dir, absl::StatusCode::kNotFound,
                   "layer.0.attention.self.query.weight_packed");
+}
+
+TEST_F(CompiledModelTest, CorruptPackedBlobWithValidFileChecksum) {
+  // Flip a byte inside one packed sparse tensor and re-sign the file, so the
+  // file checksum passes and PackedSparseInt8::FromBytes must catch it.
+  const std::string dir = Copy("corrupt_blob");
+  const std::string w = dir + "/" + kCompiledWeightsFile;
+  std::string bytes = Slurp(w);
+  uint64_t header_len = 0;
+  for (int i = 0; i < 8; ++i) {
+    header_len |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i]))
+                  << (8 * i);
+  }
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, header_len));
+  const std::string name = "bert.encoder.layer.3.output.dense.weight_packed";
+  ASSERT_TRUE(header.contains(name));
+  const uint64_t begin = header[name]["data_offsets"][0];
+  const uint64_t end = header[name]["data_offsets"][1];
+  bytes[8 + header_len + (begin + end) / 2] ^= 0x11;
+  Spit(w, bytes);
+  const std::string old_sum = ReadCompiledModelInfo(dir)->weights_checksum();
+  const std::string new_sum = Fnv1a64Hex(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  EditInfo(dir, [&](std::string& t) { Replace(t, old_sum, new_sum); });
+  auto m = Model::Load(dir);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find(name), std::string::npos) << m.status();
 }
 
 TEST_F(CompiledModelTest, MissingWeightsFile) {
