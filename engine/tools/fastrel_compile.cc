@@ -132,6 +132,10 @@ absl::StatusOr<Options> ParseOptions() {
           "--pattern dense needs --quantize int8 (it is the unpruned int8 "
           "baseline)");
     }
+    if (absl::GetFlag(FLAGS_sparsity) != -1) {
+      return absl::InvalidArgumentError(
+          "--sparsity does not apply to --pattern dense (no pruning)");
+    }
   } else {
     absl::StatusOr<Pattern> p = compile::ParsePattern(pattern);
     if (!p.ok()) {

@@ -73,6 +73,13 @@ TEST_F(ToolErrorsTest, SparsityOutsideOpenInterval) {
   }
 }
 
+TEST_F(ToolErrorsTest, SparsityWithDensePatternOrDisagreeingNofM) {
+  ExpectCompileError("--pattern dense --sparsity 0.5 --calibration " + calib_,
+                     "--sparsity does not apply");
+  ExpectCompileError("--pattern 2:4 --sparsity 0.8 --calibration " + calib_,
+                     "sparsity");
+}
+
 TEST_F(ToolErrorsTest, UnknownPatternAndMethod) {
   ExpectCompileError("--pattern 3x3 --sparsity 0.5 --calibration " + calib_,
                      "3x3");
