@@ -41,10 +41,11 @@ class Model {
   // do_lower_case, default true) into an fp32 encoder. version() is the
   // FNV-1a 64-bit hash of model.safetensors (16 hex digits); variants() is
   // [{"full"}]; max_seq_len() = min(options.max_seq_len if > 0,
-  // max_position_embeddings). Compiled fastrel model directories (with their
-  // variants) come with the compiler issue. Errors name the file (and
-  // tensor) that is wrong: NOT_FOUND for a missing file, INVALID_ARGUMENT /
-  // DATA_LOSS for a malformed one.
+  // max_position_embeddings). A compiled directory (one holding
+  // fastrel_model.textproto, see compiled_model.h) loads its int8 / sparse
+  // encoder instead, and version() is its weights_checksum. Errors name the
+  // file (and tensor) that is wrong: NOT_FOUND for a missing file,
+  // INVALID_ARGUMENT / DATA_LOSS for a malformed one.
   static absl::StatusOr<std::unique_ptr<Model>> Load(
       const std::string& dir, const ModelLoadOptions& options = {});
 
