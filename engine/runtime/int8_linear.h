@@ -10,6 +10,11 @@
 //  * kStaticSymmetric: one per-tensor scale calibrated offline (no max pass
 //    at run time, but outlier tokens are clipped).
 // Then y = epilogue(float(acc) * act_scale * weight_scale + bias).
+// tanh (pooler) is not fused: it is applied after the GEMM in fp32.
+// Thread safety: the ops are immutable after creation; Forward may run
+// concurrently with distinct LinearStates (the LinearOp contract). The
+// factory returned by Int8LinearFactory is not thread-safe (it consumes its
+// map); BertEncoder::Create calls it from one thread.
 #ifndef FASTREL_ENGINE_RUNTIME_INT8_LINEAR_H_
 #define FASTREL_ENGINE_RUNTIME_INT8_LINEAR_H_
 
