@@ -221,11 +221,23 @@ int Main(const Flags& flags) {
         break;
       }
     }
+    // The capacity is the highest rate such that it and every lower rate met
+    // the SLO: on a noisy machine a pass after a miss is luck, not capacity.
+    bool missed = false;
     for (const RunResult& r : runs) {
-      if (MeetsSlo(r, plan.slo_p99_ms, plan.slo_max_error_rate)) {
+      const bool meets = MeetsSlo(r, plan.slo_p99_ms, plan.slo_max_error_rate);
+      if (meets && !missed) {
         best = &r;
         best_rps = r.offered_rps;
+      } else if (meets) {
+        std::cout << absl::StrFormat(
+            "note: %.1f req/s met the SLO after a lower rate missed it; the "
+            "measurements are "
+            "noisy (the capacity reported is the last rate before the first "
+            "miss)\n",
+            r.offered_rps);
       }
+      missed |= !meets;
     }
     if (best != nullptr) {
       std::cout << absl::StrFormat(

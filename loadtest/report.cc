@@ -69,11 +69,23 @@ std::string FormatSummary(const RunResult& r) {
         &out, "    %-20s %8d  e.g. \"%s\"\n", name, count,
         example == r.error_examples.end() ? "" : example->second);
   }
-  absl::StrAppendFormat(
-      &out,
-      "  latency from intended send (ok): p50 %.2f  p90 %.2f  p99 %.2f  "
-      "p99.9 %.2f  max %.2f  mean %.2f ms\n",
-      d.p50_ms, d.p90_ms, d.p99_ms, d.p999_ms, d.max_ms, d.mean_ms);
+  if (r.ok > 0) {
+    absl::StrAppendFormat(
+        &out,
+        "  latency from intended send (ok): p50 %.2f  p90 %.2f  p99 %.2f  "
+        "p99.9 %.2f  max %.2f  mean %.2f ms\n",
+        d.p50_ms, d.p90_ms, d.p99_ms, d.p999_ms, d.max_ms, d.mean_ms);
+  } else {
+    absl::StrAppend(&out, "  latency: no successful replies\n");
+  }
+  if (r.errors > 0) {
+    absl::StrAppendFormat(
+        &out,
+        "  failed requests ended after: p50 %.2f  p99 %.2f  max %.2f ms\n",
+        Ms(r.error_latency_us.ValueAtPercentile(50)),
+        Ms(r.error_latency_us.ValueAtPercentile(99)),
+        Ms(r.error_latency_us.max()));
+  }
   absl::StrAppendFormat(&out, "  throughput: %.1f req/s  %.1f docs/s\n",
                         d.throughput_rps, d.throughput_docs_per_s);
   if (r.deadline_ms > 0) {

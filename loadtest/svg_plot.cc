@@ -28,7 +28,9 @@ struct Panel {
   std::string hline_label;
   double vline = -1;  // vertical marker, < 0 = none
   std::string vline_label;
-  double shade_until_x = -1;  // shade [xmin, this] (warm-up), < 0 = none
+  double shade_until_x = -1;    // shade [xmin, this] (warm-up), < 0 = none
+  bool x_from_zero = false;     // start the x axis at 0
+  bool legend_outside = false;  // legend right of the plot area
 };
 
 Panel MakePanel(double x, double y, double w, double h, std::string title,
@@ -113,6 +115,7 @@ void DrawPanel(const Panel& p, std::string* svg) {
   }
   if (xmin > xmax)
     xmin = 0, xmax = 1, ymin = p.log_y ? 1 : 0, ymax = p.log_y ? 10 : 1;
+  if (p.x_from_zero) xmin = 0;
   if (xmax == xmin) xmax = xmin + 1;
   std::vector<double> yticks;
   if (p.log_y) {
@@ -155,7 +158,7 @@ void DrawPanel(const Panel& p, std::string* svg) {
         "fill='#eeeeee'/><text x='%.1f' y='%.1f' font-size='11' "
         "fill='#777'>warm-up</text>\n",
         p.x, p.y, sx(std::min(p.shade_until_x, xmax)) - p.x, p.h, p.x + 4,
-        p.y + 14);
+        p.y + p.h - 6);
   }
   // Grid and tick labels.
   for (double t : yticks) {
@@ -207,6 +210,7 @@ void DrawPanel(const Panel& p, std::string* svg) {
   }
   // Data.
   double legend_y = p.y + 16;
+  const double legend_x = p.legend_outside ? p.x + p.w + 4 : p.x;
   for (const Line& l : p.lines) {
     std::string pts;
     for (auto [x, y] : l.points) {
@@ -231,8 +235,8 @@ void DrawPanel(const Panel& p, std::string* svg) {
         "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' "
         "stroke-width='2' %s/><text x='%.1f' y='%.1f' "
         "font-size='11'>%s</text>\n",
-        p.x + 8, legend_y - 4, p.x + 28, legend_y - 4, l.color,
-        l.dashed ? "stroke-dasharray='6,4'" : "", p.x + 32, legend_y,
+        legend_x + 8, legend_y - 4, legend_x + 28, legend_y - 4, l.color,
+        l.dashed ? "stroke-dasharray='6,4'" : "", legend_x + 32, legend_y,
         Escape(l.name));
     legend_y += 15;
   }
@@ -299,11 +303,11 @@ std::string SweepSvg(const std::vector<RunResult>& runs, double slo_p99_ms,
 
 std::string TimeSeriesSvg(const RunResult& run, const std::string& title) {
   Panel rate =
-      MakePanel(80, 60, 820, 170, "Requests per second", "", "requests/s");
+      MakePanel(80, 60, 720, 170, "Requests per second", "", "requests/s");
   Panel latency =
-      MakePanel(80, 290, 820, 170, "Latency of requests completing each second",
+      MakePanel(80, 290, 720, 170, "Latency of requests completing each second",
                 "", "ms (log)", true);
-  Panel good = MakePanel(80, 520, 820, 170, "Goodput", "time since start (s)",
+  Panel good = MakePanel(80, 520, 720, 170, "Goodput", "time since start (s)",
                          "documents/s");
   Line offered{"offered (by intended send)", "#999999", {}, true},
       ok{"ok", "#1f77b4", {}}, errors{"errors", "#d62728", {}};
@@ -330,12 +334,16 @@ std::string TimeSeriesSvg(const RunResult& run, const std::string& title) {
     latency.hline_label = absl::StrFormat("deadline %.0f ms", run.deadline_ms);
   }
   good.lines = {answered, good_docs};
-  for (Panel* p : {&rate, &latency, &good}) p->shade_until_x = run.warmup_s;
+  for (Panel* p : {&rate, &latency, &good}) {
+    p->shade_until_x = run.warmup_s;
+    p->x_from_zero = true;
+    p->legend_outside = true;
+  }
   std::string body;
   DrawPanel(rate, &body);
   DrawPanel(latency, &body);
   DrawPanel(good, &body);
-  return Document(960, 740, title, body);
+  return Document(1020, 740, title, body);
 }
 
 }  // namespace fastrel::loadtest
