@@ -198,6 +198,15 @@ absl::StatusOr<Plan> Validate(const Flags& f) {
     } else {
       plan.segments = {{f.rate, plan.duration}};
     }
+    double expected = 0;
+    for (const Segment& s : plan.segments) {
+      expected += s.rate_rps * absl::ToDoubleSeconds(s.length);
+    }
+    if (expected < 1) {
+      return Bad(absl::StrCat(
+          "--rate ", f.rate, " over the run sends less than one request (",
+          expected, " expected); raise --rate or --duration"));
+    }
   }
   return plan;
 }

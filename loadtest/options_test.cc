@@ -67,6 +67,11 @@ TEST(OptionsTest, BadFlagValuesNameTheFlag) {
        "--profile"},
       {[](Flags& f) { f.profile = "2 for 10s"; }, "--profile"},
       {[](Flags& f) { f.warmup = -1; }, "--warmup"},
+      {[](Flags& f) {
+         f.rate = 0.01;
+         f.duration = 5;
+       },
+       "--rate"},
   };
   for (const Case& c : cases) {
     Flags f = RateFlags(10);

@@ -37,6 +37,13 @@ std::vector<std::string> SelfCheckWarnings(const RunResult& r,
                         "it competes with the server",
                         d.client_cpu_cores));
   }
+  if (r.unsent > 0) {
+    warnings.push_back(absl::StrFormat(
+        "the client fell more than 1 s behind its schedule and did not send %d "
+        "scheduled "
+        "requests: this run does not measure the server at the offered rate",
+        r.unsent));
+  }
   if (r.hit_max_inflight) {
     warnings.push_back(
         "--max_inflight was reached: requests were failed by the client");
@@ -60,9 +67,9 @@ std::string FormatSummary(const RunResult& r) {
   absl::StrAppendFormat(
       &out, ", window %.1f s (+%.1f s warm-up, excluded), elapsed %.2f s\n",
       r.window_s, r.warmup_s, r.elapsed_s);
-  absl::StrAppendFormat(&out,
-                        "  requests: sent %d  ok %d  errors %d (%.2f%%)\n",
-                        r.sent, r.ok, r.errors, 100 * d.error_rate);
+  absl::StrAppendFormat(
+      &out, "  requests: sent %d (%.1f/s)  ok %d  errors %d (%.2f%%)\n", r.sent,
+      d.sent_rps, r.ok, r.errors, 100 * d.error_rate);
   for (const auto& [name, count] : r.errors_by_status) {
     auto example = r.error_examples.find(name);
     absl::StrAppendFormat(
@@ -150,6 +157,8 @@ nlohmann::json RunToJson(const RunResult& r, bool with_series) {
   j["window_s"] = r.window_s;
   j["elapsed_s"] = r.elapsed_s;
   j["sent"] = r.sent;
+  j["sent_rps"] = d.sent_rps;
+  j["unsent"] = r.unsent;
   j["ok"] = r.ok;
   j["errors"] = r.errors;
   j["error_rate"] = d.error_rate;
@@ -162,6 +171,11 @@ nlohmann::json RunToJson(const RunResult& r, bool with_series) {
   j["max_ms"] = d.max_ms;
   j["min_ms"] = d.min_ms;
   j["mean_ms"] = d.mean_ms;
+  nlohmann::json spectrum = nlohmann::json::object();
+  for (double p : {25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0}) {
+    spectrum[absl::StrFormat("%g", p)] = Ms(r.latency_us.ValueAtPercentile(p));
+  }
+  j["latency_percentiles_ms"] = spectrum;
   j["throughput_rps"] = d.throughput_rps;
   j["throughput_docs_per_s"] = d.throughput_docs_per_s;
   j["goodput_docs_per_s"] = d.goodput_docs_per_s;

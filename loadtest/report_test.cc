@@ -41,6 +41,7 @@ TEST(ReportTest, JsonHasTheScriptedKeys) {
   EXPECT_EQ(j["sent"], 10);
   EXPECT_DOUBLE_EQ(j["throughput_rps"].get<double>(), 4.0);
   EXPECT_DOUBLE_EQ(j["goodput_docs_per_s"].get<double>(), 12.0);
+  EXPECT_DOUBLE_EQ(j["sent_rps"].get<double>(), 5.0);
   EXPECT_EQ(j["errors_by_status"]["UNAVAILABLE"], 2);
   EXPECT_EQ(j["series"].size(), 3u);
 }

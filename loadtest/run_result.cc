@@ -17,6 +17,7 @@ Derived Derive(const RunResult& r) {
     d.throughput_docs_per_s = static_cast<double>(r.docs_ok) / r.elapsed_s;
     d.goodput_docs_per_s = static_cast<double>(r.good_docs) / r.elapsed_s;
   }
+  if (r.window_s > 0) d.sent_rps = static_cast<double>(r.sent) / r.window_s;
   if (r.sent > 0)
     d.error_rate = static_cast<double>(r.errors) / static_cast<double>(r.sent);
   d.lag_p99_ms = ms(r.lag_us.ValueAtPercentile(99));

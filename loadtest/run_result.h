@@ -60,6 +60,8 @@ struct RunResult {
   double wall_s = 0;           // whole run incl. warm-up and drain
   double send_overrun_ms = 0;  // how late the last scheduled send went out
   bool hit_max_inflight = false;
+  uint64_t unsent =
+      0;  // scheduled in the window but never sent (client too slow)
 
   std::vector<SecondStats> series;
 };
@@ -74,6 +76,7 @@ struct Derived {
   double error_rate = 0;             // errors / sent
   double lag_p99_ms = 0, lag_max_ms = 0;
   double client_cpu_cores = 0;
+  double sent_rps = 0;  // requests actually sent / window
 };
 Derived Derive(const RunResult& r);
 

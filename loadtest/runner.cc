@@ -17,6 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How far behind its schedule an open-loop client may fall before it stops.
+constexpr auto kLateLimit = std::chrono::seconds(1);
+
 int64_t Micros(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
@@ -291,12 +294,22 @@ RunResult Runner::Run(const RunOptions& options) {
   };
 
   Clock::time_point last_intended = start;
+  uint64_t unsent = 0;
   if (open_loop) {
     ArrivalSchedule schedule(std::move(segments), options.arrival,
                              options.seed);
+    // A client that cannot keep up must not run far past its duration: once
+    // it is kLateLimit behind the end of the schedule it stops sending and
+    // reports the rest of the schedule as never sent.
+    const Clock::time_point give_up =
+        start + absl::ToChronoNanoseconds(schedule.total()) + kLateLimit;
     while (std::optional<absl::Duration> next = schedule.Next()) {
       const Clock::time_point intended =
           start + absl::ToChronoNanoseconds(*next);
+      if (Clock::now() > give_up) {
+        unsent += intended >= window_start && intended < window_end ? 1 : 0;
+        continue;
+      }
       std::this_thread::sleep_until(intended);
       issue(intended);
       last_intended = intended;
@@ -335,6 +348,7 @@ RunResult Runner::Run(const RunOptions& options) {
                                      sends_done - last_intended)
                                      .count()
                                : 0;
+  result.unsent = unsent;
   result.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   result.client_cpu_s = CpuSeconds() - cpu_before;
   return result;
