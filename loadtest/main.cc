@@ -1,5 +1,6 @@
 // fastrel-loadtest: open/closed-loop load generator for fastrel.v1.Scorer.
 // See loadtest/README.md for the command-line reference and the design.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -160,7 +161,11 @@ int Main(const Flags& flags) {
     return kExitUsage;
   }
   RequestPoolOptions pool_options;
-  pool_options.pool_size = flags.pool;
+  // Cap the pool at about kMaxPooledDocs documents so huge --docs values do
+  // not exhaust memory; requests are reused round robin anyway.
+  constexpr int kMaxPooledDocs = 100000;
+  pool_options.pool_size =
+      std::min(flags.pool, std::max(16, kMaxPooledDocs / plan.docs.max));
   pool_options.docs = plan.docs;
   pool_options.model = flags.model;
   pool_options.budget_ms = flags.budget_ms;
