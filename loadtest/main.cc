@@ -1,6 +1,9 @@
 // fastrel-loadtest: open/closed-loop load generator for fastrel.v1.Scorer.
 // See loadtest/README.md for the command-line reference and the design.
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -96,6 +99,17 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed =
     1;  // nothing succeeded, or an output could not be written
 constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as shells report it
+
+// Set by the first SIGINT/SIGTERM: the current run stops and reports what it
+// measured. A second signal kills the process (default action restored).
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void OnSignal(int sig) {
+  g_stop.store(true, std::memory_order_relaxed);
+  signal(sig, SIG_DFL);
+}
 
 Flags ReadFlags() {
   Flags f;
@@ -194,6 +208,9 @@ int Main(const Flags& flags) {
   run.deadline_ms = plan.deadline_ms;
   run.max_inflight = flags.max_inflight;
   run.seed = flags.seed;
+  run.stop = &g_stop;
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
 
   std::vector<RunResult> runs;
   nlohmann::json json;
@@ -217,6 +234,10 @@ int Main(const Flags& flags) {
       std::cout << FormatSweepLine(runs.back(), meets) << std::endl;
       for (const std::string& w : SelfCheckWarnings(runs.back())) {
         std::cout << "  WARNING: " << w << std::endl;
+      }
+      if (runs.back().interrupted) {
+        std::cout << "sweep interrupted" << std::endl;
+        break;
       }
       misses = meets ? 0 : misses + 1;
       if (plan.sweep_stop_after > 0 && misses >= plan.sweep_stop_after &&
@@ -313,6 +334,10 @@ int Main(const Flags& flags) {
 
   uint64_t ok = 0;
   for (const RunResult& r : runs) ok += r.ok;
+  if (g_stop.load()) {
+    std::cerr << "fastrel-loadtest: interrupted; the summary covers what ran\n";
+    return kExitInterrupted;
+  }
   if (ok == 0) {
     std::cerr << "fastrel-loadtest: no request succeeded (target "
               << plan.target << ")\n";

@@ -64,6 +64,7 @@ std::string FormatSummary(const RunResult& r) {
   } else {
     absl::StrAppendFormat(&out, "closed loop, concurrency %d", r.concurrency);
   }
+  if (r.interrupted) absl::StrAppend(&out, " [INTERRUPTED]");
   absl::StrAppendFormat(
       &out, ", window %.1f s (+%.1f s warm-up, excluded), elapsed %.2f s\n",
       r.window_s, r.warmup_s, r.elapsed_s);
@@ -151,6 +152,7 @@ nlohmann::json RunToJson(const RunResult& r, bool with_series) {
   const Derived d = Derive(r);
   nlohmann::json j;
   j["mode"] = r.mode;
+  j["interrupted"] = r.interrupted;
   if (r.mode == "open") j["offered_rps"] = r.offered_rps;
   if (r.mode == "closed") j["concurrency"] = r.concurrency;
   j["warmup_s"] = r.warmup_s;

@@ -60,6 +60,7 @@ struct RunResult {
   double wall_s = 0;           // whole run incl. warm-up and drain
   double send_overrun_ms = 0;  // how late the last scheduled send went out
   bool hit_max_inflight = false;
+  bool interrupted = false;  // stopped early (SIGINT); window_s is what ran
   uint64_t unsent =
       0;  // scheduled in the window but never sent (client too slow)
 

@@ -19,6 +19,11 @@ using Clock = std::chrono::steady_clock;
 
 // How far behind its schedule an open-loop client may fall before it stops.
 constexpr auto kLateLimit = std::chrono::seconds(1);
+// How often a sleeping scheduler checks RunOptions::stop.
+constexpr auto kStopPollInterval = std::chrono::milliseconds(50);
+// Longest drain after an interruption.
+constexpr std::chrono::nanoseconds kInterruptedDrain =
+    std::chrono::milliseconds(500);
 
 int64_t Micros(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
@@ -207,6 +212,21 @@ class Collector {
   Clock::time_point last_measured_completion_ ABSL_GUARDED_BY(mu_);
 };
 
+bool Stopped(const std::atomic<bool>* stop) {
+  return stop != nullptr && stop->load(std::memory_order_relaxed);
+}
+
+// Sleeps until `t` in slices so that `stop` is noticed quickly. Returns false
+// when stopped.
+bool SleepUntil(Clock::time_point t, const std::atomic<bool>* stop) {
+  for (;;) {
+    if (Stopped(stop)) return false;
+    const Clock::time_point now = Clock::now();
+    if (now >= t) return true;
+    std::this_thread::sleep_until(std::min(t, now + kStopPollInterval));
+  }
+}
+
 absl::Time ToAbslTime(Clock::time_point t) {
   return absl::Now() + absl::FromChrono(t - Clock::now());
 }
@@ -310,14 +330,19 @@ RunResult Runner::Run(const RunOptions& options) {
         unsent += intended >= window_start && intended < window_end ? 1 : 0;
         continue;
       }
-      std::this_thread::sleep_until(intended);
+      if (!SleepUntil(intended, options.stop)) break;
       issue(intended);
       last_intended = intended;
     }
   } else {
     const int64_t limit = std::max(1, options.concurrency);
-    for (;;) {
-      if (!collector->AwaitInflightBelow(limit, ToAbslTime(window_end))) break;
+    while (!Stopped(options.stop)) {
+      const Clock::time_point slice_end =
+          std::min(window_end, Clock::now() + kStopPollInterval);
+      if (!collector->AwaitInflightBelow(limit, ToAbslTime(slice_end))) {
+        if (Clock::now() >= window_end) break;
+        continue;
+      }
       const Clock::time_point now = Clock::now();
       if (now >= window_end) break;
       issue(now);
@@ -325,23 +350,38 @@ RunResult Runner::Run(const RunOptions& options) {
     }
   }
   const Clock::time_point sends_done = Clock::now();
+  const bool interrupted = Stopped(options.stop);
+  // An interrupted run's window ends where the sending stopped.
+  const Clock::time_point effective_window_end =
+      interrupted ? std::clamp(sends_done, window_start, window_end)
+                  : window_end;
 
-  // Drain: wait for outstanding replies, bounded.
-  const Clock::time_point drain_end = std::max(sends_done, window_end) +
-                                      absl::ToChronoNanoseconds(options.drain);
+  // Drain: wait for outstanding replies, bounded (briefly when interrupted).
+  const Clock::time_point drain_end =
+      interrupted
+          ? sends_done + std::min(absl::ToChronoNanoseconds(options.drain),
+                                  kInterruptedDrain)
+          : std::max(sends_done, window_end) +
+                absl::ToChronoNanoseconds(options.drain);
   collector->AwaitInflightBelow(1, ToAbslTime(drain_end));
   if (collector->inflight() > 0) {
     collector->AbandonAll();
     collector->AwaitAbandoned(absl::Now() + absl::Milliseconds(500));
   }
 
-  RunResult result = collector->Take(window_end);
+  RunResult result = collector->Take(effective_window_end);
+  result.interrupted = interrupted;
   result.mode = open_loop ? "open" : "closed";
   result.concurrency = open_loop ? 0 : options.concurrency;
   result.warmup_s = absl::ToDoubleSeconds(options.warmup);
   result.window_s = absl::ToDoubleSeconds(window);
   result.offered_rps =
       open_loop && result.window_s > 0 ? offered_requests / result.window_s : 0;
+  if (interrupted) {
+    result.window_s =
+        std::chrono::duration<double>(effective_window_end - window_start)
+            .count();
+  }
   result.deadline_ms = options.deadline_ms;
   result.send_overrun_ms = open_loop
                                ? std::chrono::duration<double, std::milli>(

@@ -14,6 +14,7 @@
 #ifndef FASTREL_LOADTEST_RUNNER_H_
 #define FASTREL_LOADTEST_RUNNER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct RunOptions {
       10000;  // beyond this, requests fail CLIENT_MAX_INFLIGHT
   uint64_t seed = 1;
   uint64_t first_request = 0;  // index into the pool for the first request
+  // When set and it becomes true (e.g. from a SIGINT handler), sending stops,
+  // replies are drained for at most 0.5 s and the run returns what it
+  // measured so far (RunResult::interrupted). Not owned; may be null.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Thread-safety: Run() may be called by one thread at a time.
