@@ -9,11 +9,11 @@ namespace fastrel {
 // What this CPU and OS support. Features that need OS-saved register state
 // (AVX, AVX-512, AMX) are only reported when XGETBV says the OS saves it.
 struct CpuFeatures {
-  bool avx2 = false;        // AVX2 + FMA + F16C
-  bool avx512 = false;      // AVX-512 F/BW/VL/DQ
-  bool avx512_vnni = false; // AVX-512 VNNI (vpdpbusd on zmm)
-  bool avx_vnni = false;    // AVX-VNNI (vpdpbusd on ymm, VEX-encoded)
-  bool amx_int8 = false;    // AMX tiles with int8 (also needs the OS permit)
+  bool avx2 = false;         // AVX2 + FMA + F16C
+  bool avx512 = false;       // AVX-512 F/BW/VL/DQ
+  bool avx512_vnni = false;  // AVX-512 VNNI (vpdpbusd on zmm)
+  bool avx_vnni = false;     // AVX-VNNI (vpdpbusd on ymm, VEX-encoded)
+  bool amx_int8 = false;     // AMX tiles with int8 (also needs the OS permit)
 
   // e.g. "avx2 fma f16c avx512 avx512_vnni".
   std::string ToString() const;

@@ -36,9 +36,15 @@ struct ModelLoadOptions {
 // Thread safety: immutable after Load; all methods may be called concurrently.
 class Model {
  public:
-  // Loads a Hugging Face BERT directory (config.json, model.safetensors,
-  // vocab.txt, optional tokenizer_config.json) or a compiled fastrel model
-  // directory. Errors name the file (and tensor) that is wrong.
+  // Loads a Hugging Face BERT directory (config.json, model.safetensors in
+  // F32/F16/BF16, vocab.txt, optional tokenizer_config.json with
+  // do_lower_case, default true) into an fp32 encoder. version() is the
+  // FNV-1a 64-bit hash of model.safetensors (16 hex digits); variants() is
+  // [{"full"}]; max_seq_len() = min(options.max_seq_len if > 0,
+  // max_position_embeddings). Compiled fastrel model directories (with their
+  // variants) come with the compiler issue. Errors name the file (and
+  // tensor) that is wrong: NOT_FOUND for a missing file, INVALID_ARGUMENT /
+  // DATA_LOSS for a malformed one.
   static absl::StatusOr<std::unique_ptr<Model>> Load(
       const std::string& dir, const ModelLoadOptions& options = {});
 

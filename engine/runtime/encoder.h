@@ -5,27 +5,42 @@
 
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "engine/runtime/length_config.h"
+#include "engine/runtime/linear_op.h"
 #include "engine/runtime/packed_batch.h"
 
 namespace fastrel {
 
 // Per-worker mutable state for Encoder::Forward: scratch arena, oneDNN
-// stream, cached primitives. Create one per worker thread.
+// stream, cached primitives. Create one per worker thread. Forward makes
+// OpenMP use one thread on the calling thread (omp_set_num_threads(1)):
+// parallelism comes from one worker per core, each with its own Workspace.
 // Thread safety: not thread-safe; one thread uses it at a time.
 class Workspace {
  public:
   virtual ~Workspace() = default;
 };
 
-// Optional record of what Forward did, for tests and tools.
+// Optional record of what Forward did, for tests and tools, and a hook to
+// observe activations. Passing a trace may make Forward slower (it disables
+// shortcuts that skip work whose result is not needed for the logits).
 struct ForwardTrace {
   // kept[s][l] = original token positions of sequence s kept after layer l
-  // (only filled for layers that dropped tokens under a non-full config).
+  // (filled for every layer when the length config is not full; empty
+  // otherwise).
   std::vector<std::vector<std::vector<int>>> kept;
+  // significance[s][l][i] = attention received in layer l by the i-th token
+  // of that layer's input (original position kept[s][l-1][i], or i for l = 0),
+  // summed over heads and query positions. Filled like `kept`.
+  std::vector<std::vector<std::vector<float>>> significance;
+  // If set, called before every linear layer with its input rows (all
+  // sequences of the batch, packed), in execution order. Used by the
+  // compression compiler to accumulate calibration statistics.
+  LinearObserver linear_observer;
 };
 
 // Thread safety: immutable after construction; Forward may run concurrently

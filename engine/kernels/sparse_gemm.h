@@ -1,0 +1,100 @@
+// Sparse int8 weights x dense int8 activations GEMM:
+//   acc[m][n] = sum_k x[m][k] * Wq[n][k]      (exact int32)
+// for weights packed by PackedSparseInt8 (4x1 blocks, 2:4, 1:4) and
+// activations [M x K] row-major, either s8 (QuantizeRowsSymmetric /
+// QuantizeStatic; any s8 value including -128 is accepted) or u8
+// (QuantizeRowsAsymmetric; pass the zero points and w.col_sums() in the
+// Epilogue), followed by an optional fused Epilogue (epilogue.h) applied per
+// 16-token row tile.
+//
+// Exact accumulation (no saturation anywhere):
+//  * _ref: int32 multiply-add.
+//  * AVX2 4x1: activations sign- (s8) or zero- (u8) extended to int16, pairs
+//    of kept blocks
+//    interleaved, vpmaddwd (s16 x s16 -> s32, sum of 2 products <= 2*128*127,
+//    no saturation possible), vpaddd into int32 (vpmaddubsw is NOT used: its
+//    s16 saturation would break on u8 255 x 127 x 2).
+//  * AVX2 N:M: vpshufb gathers each row's 4 non-zero activations, then the
+//    sign trick: vpmaddubsw(|x|, sign(w, x)) with |x| <= 128 and
+//    |w| <= 127 (Pack rejects -128): 2 * 128 * 127 = 32512 <= 32767, so the
+//    s16 pair sums are exact; vpmaddwd by 1 widens to int32. u8 activations
+//    are shifted to s8 (x ^ 0x80 = x - 128) and 128 * col_sum[n] added back.
+//  * AVX-512 VNNI (4x1 and N:M): vpdpbusd needs u8 activations, so x + 128
+//    (x ^ 0x80) is fed and 128 * sum_k Wq[n][k] is subtracted at the end
+//    (the compensation term); u8 activations are fed as they are. vpdpbusd does
+//    not saturate (4 * 255 * 127 per step, int32 adds wrap), and the final
+//    int32 is exact by K <= 65535.
+// int32 accumulators never overflow: |acc| <= K * 255 * 127 < 2^31 for the
+// K <= 65535 that Pack allows.
+//
+// Register tiles (why this layout):
+//  * 4x1 AVX2: per 16-token tile, activations are transposed to int16 [K][16]
+//    (32 bytes per input channel = one ymm), so one kept block (4 channels x
+//    1 k) is a rank-1 update of a 4 x 16 int32 tile held in 8 ymm: each
+//    activation load is reused for 4 channels, each broadcast weight for 16
+//    tokens; the weight stream is read once per token tile and prefetched.
+//  * 4x1 VNNI: the same tile with k quads: 16 tokens x (4 kept blocks packed
+//    into one dword per token by shifts) -> 4 vpdpbusd per quad.
+//  * N:M: lanes are output rows (8 per ymm / 16 per zmm); each row's 4
+//    non-zero activations of a chunk are gathered by one vpshufb from the
+//    token's 16-byte activation window, weights are the packed 4-byte slots.
+//
+// Thread-safety: the functions are reentrant; each call uses thread-local
+// scratch. The caller runs one call per thread (workers are single threaded).
+#ifndef FASTREL_ENGINE_KERNELS_SPARSE_GEMM_H_
+#define FASTREL_ENGINE_KERNELS_SPARSE_GEMM_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "engine/kernels/epilogue.h"
+#include "engine/kernels/int8_types.h"
+#include "engine/kernels/sparse_format.h"
+
+namespace fastrel {
+
+// acc [m x w.n()] (row stride ldc >= n) = x [m x w.k()] (row stride
+// ldx >= k) * Wq^T. m >= 0. Errors: InvalidArgument for bad shapes / null
+// pointers, FailedPrecondition when `isa` is forced but unavailable.
+absl::Status SparseGemmInt32(const PackedSparseInt8& w, const int8_t* x, int m,
+                             int64_t ldx, int32_t* acc, int64_t ldc,
+                             KernelIsa isa = KernelIsa::kAuto);
+// Same with u8 activations: acc = sum_k x[m][k] * Wq[n][k] (raw codes; the
+// zero point is removed by the Epilogue with w.col_sums()).
+absl::Status SparseGemmInt32(const PackedSparseInt8& w, const uint8_t* x, int m,
+                             int64_t ldx, int32_t* acc, int64_t ldc,
+                             KernelIsa isa = KernelIsa::kAuto);
+
+// Same GEMM with the epilogue fused per 16-token tile (the int32 tile lives
+// in thread-local scratch and never reaches memory as a full matrix).
+absl::Status SparseGemm(const PackedSparseInt8& w, const int8_t* x, int m,
+                        int64_t ldx, const Epilogue& ep,
+                        KernelIsa isa = KernelIsa::kAuto);
+absl::Status SparseGemm(const PackedSparseInt8& w, const uint8_t* x, int m,
+                        int64_t ldx, const Epilogue& ep,
+                        KernelIsa isa = KernelIsa::kAuto);
+
+namespace internal {
+// Tile kernels: tokens [0, mt) of x (mt <= 16; int8_t or uint8_t per act),
+// all n outputs, into out (row stride ldo). No argument checks.
+using SparseTileKernel = void (*)(const PackedSparseInt8& w, const void* x,
+                                  ActType act, int64_t ldx, int mt,
+                                  int32_t* out, int64_t ldo);
+void Sparse4x1TileRef(const PackedSparseInt8& w, const void* x, ActType act,
+                      int64_t ldx, int mt, int32_t* out, int64_t ldo);
+void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* x, ActType act,
+                       int64_t ldx, int mt, int32_t* out, int64_t ldo);
+void Sparse4x1TileVnni(const PackedSparseInt8& w, const void* x, ActType act,
+                       int64_t ldx, int mt, int32_t* out, int64_t ldo);
+void SparseNMTileRef(const PackedSparseInt8& w, const void* x, ActType act,
+                     int64_t ldx, int mt, int32_t* out, int64_t ldo);
+void SparseNMTileAvx2(const PackedSparseInt8& w, const void* x, ActType act,
+                      int64_t ldx, int mt, int32_t* out, int64_t ldo);
+void SparseNMTileVnni(const PackedSparseInt8& w, const void* x, ActType act,
+                      int64_t ldx, int mt, int32_t* out, int64_t ldo);
+constexpr int kSparseTileM = 16;
+}  // namespace internal
+
+}  // namespace fastrel
+
+#endif  // FASTREL_ENGINE_KERNELS_SPARSE_GEMM_H_

@@ -1,0 +1,116 @@
+#include "engine/model/model.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/model/bert_weights.h"
+#include "engine/model/safetensors.h"
+#include "nlohmann/json.hpp"
+
+namespace fastrel {
+namespace {
+
+// tokenizer_config.json is optional; when present it must be a JSON object
+// and do_lower_case, if given, a bool.
+absl::StatusOr<TokenizerOptions> ReadTokenizerOptions(const std::string& path) {
+  TokenizerOptions options;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return options;  // absent: BERT uncased defaults
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": malformed JSON (expected an object)"));
+  }
+  if (auto it = j.find("do_lower_case"); it != j.end()) {
+    if (!it->is_boolean()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": field \"do_lower_case\" must be a bool"));
+    }
+    options.do_lower_case = it->get<bool>();
+  }
+  return options;
+}
+
+// The variants of an HF directory: just the full model. Extension point: a
+// compiled model (later issue) lists its variants (pruned/quantized weights,
+// length configs, measured AUC and cost) in its own metadata; read them here
+// and register their encoders in Model::encoders_.
+std::vector<Variant> DefaultVariants() {
+  Variant full;
+  full.name = "full";
+  full.weights = "";
+  full.relative_cost = 1.0;
+  return {full};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Model>> Model::Load(
+    const std::string& dir, const ModelLoadOptions& options) {
+  if (options.max_seq_len < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_seq_len must be >= 0 (got ", options.max_seq_len, ")"));
+  }
+  std::unique_ptr<Model> m(new Model());
+  m->dir_ = dir;
+  absl::StatusOr<ModelConfig> config =
+      ModelConfig::FromFile(dir + "/config.json");
+  if (!config.ok()) return config.status();
+  m->config_ = *config;
+
+  absl::StatusOr<TokenizerOptions> tok_options =
+      ReadTokenizerOptions(dir + "/tokenizer_config.json");
+  if (!tok_options.ok()) return tok_options.status();
+  absl::StatusOr<Tokenizer> tokenizer =
+      Tokenizer::FromVocabFile(dir + "/vocab.txt", *tok_options);
+  if (!tokenizer.ok()) return tokenizer.status();
+  if (tokenizer->vocab_size() > m->config_.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        dir, "/vocab.txt has ", tokenizer->vocab_size(),
+        " tokens; config.json vocab_size is ", m->config_.vocab_size));
+  }
+  m->tokenizer_ = std::make_unique<Tokenizer>(std::move(*tokenizer));
+
+  absl::StatusOr<std::unique_ptr<SafetensorsFile>> weights =
+      SafetensorsFile::Open(dir + "/model.safetensors");
+  if (!weights.ok()) return weights.status();
+  m->version_ = Fnv1a64Hex((*weights)->bytes());
+  absl::StatusOr<BertParams> params = LoadBertParams(**weights, m->config_);
+  if (!params.ok()) return params.status();
+  weights->reset();  // unmap: the params hold fp32 copies
+  absl::StatusOr<std::unique_ptr<BertEncoder>> encoder =
+      NewFp32Encoder(std::move(*params));
+  if (!encoder.ok()) {
+    return absl::Status(encoder.status().code(),
+                        absl::StrCat(dir, ": ", encoder.status().message()));
+  }
+  m->encoders_.emplace_back("", std::move(*encoder));
+
+  m->max_seq_len_ = m->config_.max_position_embeddings;
+  if (options.max_seq_len > 0) {
+    m->max_seq_len_ = std::min(m->max_seq_len_, options.max_seq_len);
+  }
+  m->variants_ = DefaultVariants();
+  return m;
+}
+
+const Variant* Model::FindVariant(std::string_view name) const {
+  for (const Variant& v : variants_) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+const Encoder& Model::encoder(const Variant& variant) const {
+  for (const auto& [name, enc] : encoders_) {
+    if (name == variant.weights) return *enc;
+  }
+  return *encoders_.front().second;  // primary weights
+}
+
+}  // namespace fastrel

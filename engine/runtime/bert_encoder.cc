@@ -1,0 +1,449 @@
+#include "engine/runtime/bert_encoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/kernels/fp32_kernels.h"
+#include "engine/runtime/dnnl_engine.h"
+#include "engine/runtime/fp32_linear.h"
+
+namespace fastrel {
+namespace {
+
+constexpr int kOpsPerLayer = 6;
+
+// Grow-only buffers: after the largest batch a worker has seen, Forward does
+// no heap allocation of its own (oneDNN allocates small memory handles).
+template <class T>
+T* Grow(std::vector<T>* v, size_t n) {
+  if (v->size() < n) v->resize(n);
+  return v->data();
+}
+
+class BertWorkspace : public Workspace {
+ public:
+  const BertEncoder* owner = nullptr;
+  // LinearStates: layer l op k at l * kOpsPerLayer + k; then pooler,
+  // classifier.
+  std::vector<std::unique_ptr<LinearState>> states;
+  // Scratch arena.
+  std::vector<float> x, q, k, v, ctx, tmp, ffn, probs, cls;
+  std::vector<double> sig;
+  std::vector<int> order, pos, offsets, new_offsets;
+};
+
+absl::Status CheckSize(const std::vector<float>& v, size_t want,
+                       const std::string& name) {
+  if (v.size() != want) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor ", name, " has ", v.size(), " elements; expected ", want));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDense(const DenseParams& d, int in, int out,
+                        const std::string& name) {
+  if (d.in != in || d.out != out) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("linear ", name, " is ", d.out, "x", d.in, "; expected ",
+                     out, "x", in));
+  }
+  if (auto s =
+          CheckSize(d.weight, static_cast<size_t>(in) * out, name + ".weight");
+      !s.ok()) {
+    return s;
+  }
+  return CheckSize(d.bias, out, name + ".bias");
+}
+
+absl::Status CheckNorm(const LayerNormParams& n, int hidden,
+                       const std::string& name) {
+  if (auto s = CheckSize(n.gamma, hidden, name + ".weight"); !s.ok()) return s;
+  return CheckSize(n.beta, hidden, name + ".bias");
+}
+
+void Release(DenseParams* d) {
+  d->weight = {};
+  d->bias = {};
+}
+
+}  // namespace
+
+absl::Status BertParams::Validate() const {
+  const EncoderDims& d = dims;
+  if (d.vocab_size <= 0 || d.hidden_size <= 0 || d.num_layers <= 0 ||
+      d.num_heads <= 0 || d.intermediate_size <= 0 || d.max_positions <= 0 ||
+      d.type_vocab_size <= 0 || d.hidden_size % d.num_heads != 0) {
+    return absl::InvalidArgumentError("invalid encoder dimensions");
+  }
+  const size_t H = d.hidden_size;
+  absl::Status s = CheckSize(word_embeddings, H * d.vocab_size,
+                             "bert.embeddings.word_embeddings.weight");
+  if (s.ok()) {
+    s = CheckSize(position_embeddings, H * d.max_positions,
+                  "bert.embeddings.position_embeddings.weight");
+  }
+  if (s.ok()) {
+    s = CheckSize(token_type_embeddings, H * d.type_vocab_size,
+                  "bert.embeddings.token_type_embeddings.weight");
+  }
+  if (s.ok())
+    s = CheckNorm(embedding_norm, d.hidden_size, "bert.embeddings.LayerNorm");
+  if (s.ok() && static_cast<int>(layers.size()) != d.num_layers) {
+    s = absl::InvalidArgumentError(absl::StrCat(
+        "have ", layers.size(), " layers; expected ", d.num_layers));
+  }
+  const int h = d.hidden_size, i = d.intermediate_size;
+  for (int l = 0; s.ok() && l < d.num_layers; ++l) {
+    const BertLayerParams& p = layers[l];
+    const std::string n = absl::StrCat("bert.encoder.layer.", l, ".");
+    s = CheckDense(p.query, h, h, n + "attention.self.query");
+    if (s.ok()) s = CheckDense(p.key, h, h, n + "attention.self.key");
+    if (s.ok()) s = CheckDense(p.value, h, h, n + "attention.self.value");
+    if (s.ok())
+      s = CheckDense(p.attention_output, h, h, n + "attention.output.dense");
+    if (s.ok())
+      s = CheckNorm(p.attention_norm, h, n + "attention.output.LayerNorm");
+    if (s.ok()) s = CheckDense(p.intermediate, h, i, n + "intermediate.dense");
+    if (s.ok()) s = CheckDense(p.output, i, h, n + "output.dense");
+    if (s.ok()) s = CheckNorm(p.output_norm, h, n + "output.LayerNorm");
+  }
+  if (s.ok()) s = CheckDense(pooler, h, h, "bert.pooler.dense");
+  if (s.ok()) s = CheckDense(classifier, h, 1, "classifier");
+  return s;
+}
+
+absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Create(
+    BertParams params, const LinearFactory& factory, std::string description) {
+  if (absl::Status s = params.Validate(); !s.ok()) return s;
+  std::unique_ptr<BertEncoder> enc(new BertEncoder());
+  enc->description_ = std::move(description);
+  auto make = [&](int layer, LinearKind kind, DenseParams* d,
+                  std::unique_ptr<LinearOp>* out) -> absl::Status {
+    absl::StatusOr<std::unique_ptr<LinearOp>> op =
+        factory(LinearId{layer, kind}, *d);
+    if (!op.ok()) return op.status();
+    if (*op == nullptr || (*op)->in_features() != d->in ||
+        (*op)->out_features() != d->out) {
+      return absl::InternalError(
+          absl::StrCat("linear factory returned a bad op for layer ", layer,
+                       " ", LinearKindName(kind)));
+    }
+    *out = std::move(*op);
+    Release(d);
+    return absl::OkStatus();
+  };
+  const int L = params.dims.num_layers;
+  enc->layers_.resize(L);
+  for (int l = 0; l < L; ++l) {
+    BertLayerParams& p = params.layers[l];
+    LayerOps& o = enc->layers_[l];
+    for (auto [kind, d, op] :
+         {std::tuple{LinearKind::kQuery, &p.query, &o.query},
+          std::tuple{LinearKind::kKey, &p.key, &o.key},
+          std::tuple{LinearKind::kValue, &p.value, &o.value},
+          std::tuple{LinearKind::kAttentionOutput, &p.attention_output,
+                     &o.attention_output},
+          std::tuple{LinearKind::kIntermediate, &p.intermediate,
+                     &o.intermediate},
+          std::tuple{LinearKind::kOutput, &p.output, &o.output}}) {
+      if (absl::Status s = make(l, kind, d, op); !s.ok()) return s;
+    }
+  }
+  if (absl::Status s =
+          make(L, LinearKind::kPooler, &params.pooler, &enc->pooler_);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = make(L, LinearKind::kClassifier, &params.classifier,
+                            &enc->classifier_);
+      !s.ok()) {
+    return s;
+  }
+  enc->params_ = std::move(params);
+  return enc;
+}
+
+const LinearOp& BertEncoder::linear(const LinearId& id) const {
+  if (id.kind == LinearKind::kPooler) return *pooler_;
+  if (id.kind == LinearKind::kClassifier) return *classifier_;
+  const LayerOps& o = layers_.at(id.layer);
+  switch (id.kind) {
+    case LinearKind::kQuery:
+      return *o.query;
+    case LinearKind::kKey:
+      return *o.key;
+    case LinearKind::kValue:
+      return *o.value;
+    case LinearKind::kAttentionOutput:
+      return *o.attention_output;
+    case LinearKind::kIntermediate:
+      return *o.intermediate;
+    default:
+      return *o.output;
+  }
+}
+
+std::unique_ptr<Workspace> BertEncoder::NewWorkspace() const {
+  auto ws = std::make_unique<BertWorkspace>();
+  ws->owner = this;
+  for (const LayerOps& o : layers_) {
+    for (const LinearOp* op :
+         {o.query.get(), o.key.get(), o.value.get(), o.attention_output.get(),
+          o.intermediate.get(), o.output.get()}) {
+      ws->states.push_back(op->NewState());
+    }
+  }
+  ws->states.push_back(pooler_->NewState());
+  ws->states.push_back(classifier_->NewState());
+  return ws;
+}
+
+std::string BertEncoder::Describe() const { return description_; }
+
+absl::Status BertEncoder::ValidateInput(const PackedBatch& batch,
+                                        const LengthConfig& length,
+                                        std::span<float> logits) const {
+  const EncoderDims& d = params_.dims;
+  if (absl::Status s = length.Validate(d.num_layers); !s.ok()) return s;
+  if (batch.offsets.empty() || batch.offsets[0] != 0 ||
+      batch.offsets.back() != batch.total_tokens() ||
+      batch.token_type_ids.size() != batch.input_ids.size()) {
+    return absl::InvalidArgumentError(
+        "packed batch is inconsistent (offsets / ids / token types)");
+  }
+  const int S = batch.num_sequences();
+  if (logits.size() != static_cast<size_t>(S)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("logits span has ", logits.size(), " entries; batch has ",
+                     S, " sequences"));
+  }
+  for (int s = 0; s < S; ++s) {
+    const int n = batch.offsets[s + 1] - batch.offsets[s];
+    if (n <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence ", s, " is empty (or offsets decrease)"));
+    }
+    if (n > d.max_positions) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence ", s, " has ", n,
+                       " tokens; the model allows at most ", d.max_positions));
+    }
+  }
+  for (int t = 0; t < batch.total_tokens(); ++t) {
+    if (batch.input_ids[t] < 0 || batch.input_ids[t] >= d.vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("token ", t, " has id ", batch.input_ids[t],
+                       " outside [0, ", d.vocab_size, ")"));
+    }
+    if (batch.token_type_ids[t] < 0 ||
+        batch.token_type_ids[t] >= d.type_vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("token ", t, " has token type ", batch.token_type_ids[t],
+                       " outside [0, ", d.type_vocab_size, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BertEncoder::Forward(const PackedBatch& batch,
+                                  const LengthConfig& length,
+                                  Workspace* ws_base, std::span<float> logits,
+                                  ForwardTrace* trace) const {
+  if (absl::Status s = ValidateInput(batch, length, logits); !s.ok()) return s;
+  auto* ws = dynamic_cast<BertWorkspace*>(ws_base);
+  if (ws == nullptr || ws->owner != this) {
+    return absl::InvalidArgumentError(
+        "workspace was not created by this encoder's NewWorkspace()");
+  }
+  UseOneOmpThread();
+  const int S = batch.num_sequences();
+  const EncoderDims& d = params_.dims;
+  const int H = d.hidden_size, I = d.intermediate_size, A = d.num_heads,
+            L = d.num_layers, dh = H / A;
+  const float eps = d.layer_norm_eps;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const bool drop = !length.is_full();
+  if (trace != nullptr) {
+    trace->kept.assign(drop ? S : 0, std::vector<std::vector<int>>(L));
+    trace->significance.assign(drop ? S : 0,
+                               std::vector<std::vector<float>>(L));
+  }
+  if (S == 0) return absl::OkStatus();
+  const LinearObserver* observer = (trace != nullptr && trace->linear_observer)
+                                       ? &trace->linear_observer
+                                       : nullptr;
+  // Without a trace, the last layer computes only what the [CLS] rows need.
+  const bool cls_only_last = trace == nullptr;
+
+  const size_t T = batch.total_tokens();
+  float* X = Grow(&ws->x, T * H);
+  float* Q = Grow(&ws->q, T * H);
+  float* K = Grow(&ws->k, T * H);
+  float* V = Grow(&ws->v, T * H);
+  float* CTX = Grow(&ws->ctx, T * H);
+  float* TMP = Grow(&ws->tmp, T * H);
+  float* F = Grow(&ws->ffn, T * I);
+  float* P =
+      Grow(&ws->probs, static_cast<size_t>(d.max_positions) * d.max_positions);
+  float* XC = Grow(&ws->cls, static_cast<size_t>(S) * H);
+  double* sig = Grow(&ws->sig, T);
+  int* order = Grow(&ws->order, static_cast<size_t>(d.max_positions));
+  int* pos = Grow(&ws->pos, T);
+  int* off = Grow(&ws->offsets, S + 1);
+  int* new_off = Grow(&ws->new_offsets, S + 1);
+
+  // Embeddings: word + position (restarting per sequence) + token type.
+  const float* we = params_.word_embeddings.data();
+  const float* pe = params_.position_embeddings.data();
+  const float* te = params_.token_type_embeddings.data();
+  for (int s = 0; s <= S; ++s) off[s] = batch.offsets[s];
+  for (int s = 0; s < S; ++s) {
+    for (int t = off[s]; t < off[s + 1]; ++t) {
+      const int p = t - off[s];
+      pos[t] = p;
+      const float* w = we + static_cast<size_t>(batch.input_ids[t]) * H;
+      const float* pp = pe + static_cast<size_t>(p) * H;
+      const float* tt = te + static_cast<size_t>(batch.token_type_ids[t]) * H;
+      float* x = X + static_cast<size_t>(t) * H;
+      for (int c = 0; c < H; ++c) x[c] = w[c] + pp[c] + tt[c];
+    }
+  }
+  LayerNorm(X, static_cast<int>(T), H, H, params_.embedding_norm.gamma.data(),
+            params_.embedding_norm.beta.data(), eps, X);
+
+  auto run = [&](const LinearOp& op, LinearId id, int state, const float* in,
+                 int rows, float* out, const Epilogue& epi) {
+    if (observer != nullptr) {
+      (*observer)(LinearInput{id, in, rows, op.in_features()});
+    }
+    return op.Forward(in, rows, out, epi, ws->states[state].get());
+  };
+#define FASTREL_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    if (absl::Status _s = (expr); !_s.ok()) return _s; \
+  } while (0)
+
+  int rows = static_cast<int>(T);
+  for (int l = 0; l < L; ++l) {
+    const LayerOps& o = layers_[l];
+    const BertLayerParams& lp = params_.layers[l];
+    const int st = l * kOpsPerLayer;
+    const bool cls_only = cls_only_last && l == L - 1;
+    // Query rows: all tokens, or only each sequence's [CLS] in the last layer.
+    float* xq = X;
+    int q_rows = rows;
+    if (cls_only) {
+      for (int s = 0; s < S; ++s) {
+        std::memcpy(XC + static_cast<size_t>(s) * H,
+                    X + static_cast<size_t>(off[s]) * H, H * sizeof(float));
+      }
+      xq = XC;
+      q_rows = S;
+    }
+    FASTREL_RETURN_IF_ERROR(
+        run(*o.query, {l, LinearKind::kQuery}, st, xq, q_rows, Q, {}));
+    FASTREL_RETURN_IF_ERROR(
+        run(*o.key, {l, LinearKind::kKey}, st + 1, X, rows, K, {}));
+    FASTREL_RETURN_IF_ERROR(
+        run(*o.value, {l, LinearKind::kValue}, st + 2, X, rows, V, {}));
+
+    for (int s = 0; s < S; ++s) {
+      const int base = off[s], n = off[s + 1] - off[s];
+      const int qbase = cls_only ? s : base, n_q = cls_only ? 1 : n;
+      if (drop) std::fill(sig + base, sig + base + n, 0.0);
+      for (int h = 0; h < A; ++h) {
+        const size_t hk = static_cast<size_t>(base) * H + h * dh;
+        const size_t hq = static_cast<size_t>(qbase) * H + h * dh;
+        AttentionHead(Q + hq, K + hk, V + hk, H, n_q, n, dh, scale, P, CTX + hq,
+                      H);
+        if (drop) {
+          for (int i = 0; i < n_q; ++i) {
+            const float* pi = P + static_cast<size_t>(i) * n;
+            for (int j = 0; j < n; ++j) sig[base + j] += pi[j];
+          }
+        }
+      }
+    }
+    Epilogue res;
+    res.residual = xq;
+    FASTREL_RETURN_IF_ERROR(run(*o.attention_output,
+                                {l, LinearKind::kAttentionOutput}, st + 3, CTX,
+                                q_rows, TMP, res));
+    LayerNorm(TMP, q_rows, H, H, lp.attention_norm.gamma.data(),
+              lp.attention_norm.beta.data(), eps, xq);
+
+    if (drop && !cls_only) {
+      // Keep the k most attended tokens of each sequence (ties to the lower
+      // position, [CLS] always), in their original order; compact in place.
+      // Destination rows never pass their sources, so copying forward is safe.
+      new_off[0] = 0;
+      for (int s = 0; s < S; ++s) {
+        const int base = off[s], n = off[s + 1] - off[s];
+        const int k = std::min(n, length.KeptTokens(l, batch.length(s)));
+        if (trace != nullptr) {
+          trace->significance[s][l].assign(sig + base, sig + base + n);
+        }
+        const double* sg = sig + base;
+        for (int j = 0; j < n; ++j) order[j] = j;
+        if (k < n) {
+          std::sort(order + 1, order + n, [sg](int a, int b) {
+            return sg[a] > sg[b] || (sg[a] == sg[b] && a < b);
+          });
+          std::sort(order + 1, order + k);
+        }
+        const int dst0 = new_off[s];
+        for (int r = 0; r < k; ++r) {
+          const int src = base + order[r], dst = dst0 + r;
+          if (src != dst) {
+            std::memmove(X + static_cast<size_t>(dst) * H,
+                         X + static_cast<size_t>(src) * H, H * sizeof(float));
+            pos[dst] = pos[src];
+          }
+        }
+        new_off[s + 1] = dst0 + k;
+        if (trace != nullptr) {
+          trace->kept[s][l].assign(pos + dst0, pos + dst0 + k);
+        }
+      }
+      std::swap(off, new_off);
+      rows = off[S];
+      q_rows = rows;
+    }
+
+    Epilogue gelu;
+    gelu.activation = Activation::kGelu;
+    FASTREL_RETURN_IF_ERROR(run(*o.intermediate, {l, LinearKind::kIntermediate},
+                                st + 4, xq, q_rows, F, gelu));
+    FASTREL_RETURN_IF_ERROR(
+        run(*o.output, {l, LinearKind::kOutput}, st + 5, F, q_rows, TMP, res));
+    LayerNorm(TMP, q_rows, H, H, lp.output_norm.gamma.data(),
+              lp.output_norm.beta.data(), eps, xq);
+  }
+
+  if (!cls_only_last) {
+    for (int s = 0; s < S; ++s) {
+      std::memcpy(XC + static_cast<size_t>(s) * H,
+                  X + static_cast<size_t>(off[s]) * H, H * sizeof(float));
+    }
+  }
+  Epilogue tanh_epi;
+  tanh_epi.activation = Activation::kTanh;
+  const int head = L * kOpsPerLayer;
+  FASTREL_RETURN_IF_ERROR(
+      run(*pooler_, {L, LinearKind::kPooler}, head, XC, S, TMP, tanh_epi));
+  FASTREL_RETURN_IF_ERROR(run(*classifier_, {L, LinearKind::kClassifier},
+                              head + 1, TMP, S, logits.data(), {}));
+#undef FASTREL_RETURN_IF_ERROR
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<BertEncoder>> NewFp32Encoder(BertParams params) {
+  return BertEncoder::Create(std::move(params), Fp32LinearFactory(), "fp32");
+}
+
+}  // namespace fastrel

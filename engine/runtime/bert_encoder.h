@@ -1,0 +1,106 @@
+// The BERT cross-encoder forward pass over packed batches, with token
+// dropping, parameterized by the LinearOp implementation of each projection.
+#ifndef FASTREL_ENGINE_RUNTIME_BERT_ENCODER_H_
+#define FASTREL_ENGINE_RUNTIME_BERT_ENCODER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/runtime/encoder.h"
+#include "engine/runtime/linear_op.h"
+
+namespace fastrel {
+
+// Shape of a BERT encoder. A plain value.
+struct EncoderDims {
+  int vocab_size = 0;
+  int hidden_size = 0;
+  int num_layers = 0;
+  int num_heads = 0;
+  int intermediate_size = 0;
+  int max_positions = 0;
+  int type_vocab_size = 0;
+  float layer_norm_eps = 1e-12f;
+};
+
+struct LayerNormParams {
+  std::vector<float> gamma;  // [hidden]
+  std::vector<float> beta;   // [hidden]
+};
+
+struct BertLayerParams {
+  DenseParams query, key, value, attention_output;
+  LayerNormParams attention_norm;  // attention.output.LayerNorm
+  DenseParams intermediate, output;
+  LayerNormParams output_norm;  // output.LayerNorm
+};
+
+// All weights of BertForSequenceClassification (num_labels = 1), fp32, in
+// PyTorch layout. A plain value.
+struct BertParams {
+  EncoderDims dims;
+  std::vector<float> word_embeddings;        // [vocab, hidden]
+  std::vector<float> position_embeddings;    // [max_positions, hidden]
+  std::vector<float> token_type_embeddings;  // [type_vocab, hidden]
+  LayerNormParams embedding_norm;
+  std::vector<BertLayerParams> layers;
+  DenseParams pooler;      // [hidden, hidden]
+  DenseParams classifier;  // [1, hidden]
+
+  // OK, or INVALID_ARGUMENT naming the first tensor whose size disagrees
+  // with `dims`.
+  absl::Status Validate() const;
+};
+
+// Encoder for BertParams. Forward: embeddings + LayerNorm; per layer
+// self-attention per sequence and head (AttentionHead kernel), output
+// projection + residual + LayerNorm, optional token dropping (length config),
+// FFN (GELU) + residual + LayerNorm; pooler tanh on each sequence's [CLS] and
+// the classifier. All sequences' tokens form one [tokens, hidden] matrix so
+// every linear layer is one LinearOp call; dropped tokens are compacted away.
+// Thread safety: immutable after Create; Forward may run concurrently with
+// distinct Workspaces.
+class BertEncoder : public Encoder {
+ public:
+  // Builds every linear layer through `factory`. `description` is returned by
+  // Describe() (e.g. "fp32"). Fails on invalid params or a factory error.
+  static absl::StatusOr<std::unique_ptr<BertEncoder>> Create(
+      BertParams params, const LinearFactory& factory, std::string description);
+
+  std::unique_ptr<Workspace> NewWorkspace() const override;
+  absl::Status Forward(const PackedBatch& batch, const LengthConfig& length,
+                       Workspace* ws, std::span<float> logits,
+                       ForwardTrace* trace = nullptr) const override;
+  std::string Describe() const override;
+
+  const EncoderDims& dims() const { return params_.dims; }
+  // The linear op of `id` (for tools and tests).
+  const LinearOp& linear(const LinearId& id) const;
+
+ private:
+  struct LayerOps {
+    std::unique_ptr<LinearOp> query, key, value, attention_output, intermediate,
+        output;
+  };
+  class Impl;
+
+  BertEncoder() = default;
+  absl::Status ValidateInput(const PackedBatch& batch,
+                             const LengthConfig& length,
+                             std::span<float> logits) const;
+
+  // Linear weights live in the ops; their DenseParams are released.
+  BertParams params_;
+  std::vector<LayerOps> layers_;
+  std::unique_ptr<LinearOp> pooler_, classifier_;
+  std::string description_;
+};
+
+// An fp32 BertEncoder (oneDNN fp32 matmul for every linear layer).
+absl::StatusOr<std::unique_ptr<BertEncoder>> NewFp32Encoder(BertParams params);
+
+}  // namespace fastrel
+
+#endif  // FASTREL_ENGINE_RUNTIME_BERT_ENCODER_H_

@@ -1,0 +1,233 @@
+#include "engine/runtime/bert_encoder.h"
+
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace fastrel {
+namespace {
+
+// Same math in a different batch composition: only GEMM row blocking differs.
+constexpr float kBatchingTol = 1e-5f;
+
+EncoderDims TinyDims() {
+  EncoderDims d;
+  d.vocab_size = 50;
+  d.hidden_size = 32;
+  d.num_layers = 3;
+  d.num_heads = 4;
+  d.intermediate_size = 64;
+  d.max_positions = 24;
+  d.type_vocab_size = 2;
+  return d;
+}
+
+BertParams RandomParams(const EncoderDims& d, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> w(0.0f, 0.3f);
+  auto vec = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = w(rng);
+    return v;
+  };
+  auto dense = [&](int in, int out) {
+    DenseParams p;
+    p.in = in;
+    p.out = out;
+    p.weight = vec(static_cast<size_t>(in) * out);
+    p.bias = vec(out);
+    return p;
+  };
+  auto norm = [&](int h) {
+    LayerNormParams n;
+    n.gamma = vec(h);
+    for (float& g : n.gamma) g += 1.0f;
+    n.beta = vec(h);
+    return n;
+  };
+  const int H = d.hidden_size, I = d.intermediate_size;
+  BertParams p;
+  p.dims = d;
+  p.word_embeddings = vec(static_cast<size_t>(d.vocab_size) * H);
+  p.position_embeddings = vec(static_cast<size_t>(d.max_positions) * H);
+  p.token_type_embeddings = vec(static_cast<size_t>(d.type_vocab_size) * H);
+  p.embedding_norm = norm(H);
+  for (int l = 0; l < d.num_layers; ++l) {
+    BertLayerParams lp;
+    lp.query = dense(H, H);
+    lp.key = dense(H, H);
+    lp.value = dense(H, H);
+    lp.attention_output = dense(H, H);
+    lp.attention_norm = norm(H);
+    lp.intermediate = dense(H, I);
+    lp.output = dense(I, H);
+    lp.output_norm = norm(H);
+    p.layers.push_back(std::move(lp));
+  }
+  p.pooler = dense(H, H);
+  p.classifier = dense(H, 1);
+  return p;
+}
+
+PackedBatch RandomBatch(const std::vector<int>& lengths, uint32_t seed) {
+  std::mt19937 rng(seed);
+  PackedBatch b;
+  for (int n : lengths) {
+    std::vector<int32_t> ids(n), types(n);
+    for (int i = 0; i < n; ++i) {
+      ids[i] = static_cast<int32_t>(rng() % 50);
+      types[i] = i >= n / 2 ? 1 : 0;
+    }
+    b.Add(ids, types);
+  }
+  return b;
+}
+
+class BertEncoderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto enc = NewFp32Encoder(RandomParams(TinyDims(), 3));
+    ASSERT_TRUE(enc.ok()) << enc.status();
+    encoder_ = std::move(*enc);
+    ws_ = encoder_->NewWorkspace();
+  }
+  std::unique_ptr<BertEncoder> encoder_;
+  std::unique_ptr<Workspace> ws_;
+};
+
+TEST_F(BertEncoderTest, RejectsBadParams) {
+  BertParams p = RandomParams(TinyDims(), 3);
+  p.layers[1].output.bias.pop_back();
+  auto enc = NewFp32Encoder(std::move(p));
+  ASSERT_FALSE(enc.ok());
+  EXPECT_NE(
+      enc.status().message().find("bert.encoder.layer.1.output.dense.bias"),
+      std::string::npos)
+      << enc.status();
+}
+
+TEST_F(BertEncoderTest, PackedEqualsSingleAndWorkspaceReuse) {
+  const std::vector<int> lengths = {5, 24, 1, 13, 7};
+  PackedBatch batch = RandomBatch(lengths, 9);
+  for (const LengthConfig& length :
+       {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
+    std::vector<float> packed(lengths.size());
+    ASSERT_TRUE(encoder_->Forward(batch, length, ws_.get(), packed).ok());
+    for (size_t s = 0; s < lengths.size(); ++s) {
+      PackedBatch one;
+      const int b = batch.offsets[s], e = batch.offsets[s + 1];
+      one.Add(std::span(batch.input_ids).subspan(b, e - b),
+              std::span(batch.token_type_ids).subspan(b, e - b));
+      float logit = 0;
+      ASSERT_TRUE(encoder_->Forward(one, length, ws_.get(), {&logit, 1}).ok());
+      EXPECT_NEAR(logit, packed[s], kBatchingTol) << s;
+    }
+    // Dropping changes the result (the test would notice a no-op).
+    if (!length.is_full()) {
+      std::vector<float> full(lengths.size());
+      ASSERT_TRUE(encoder_->Forward(batch, {}, ws_.get(), full).ok());
+      EXPECT_GT(std::fabs(full[1] - packed[1]), 1e-4f);
+    }
+  }
+}
+
+TEST_F(BertEncoderTest, TraceRecordsKeptTokensAndObserverSeesEveryLinear) {
+  const std::vector<int> lengths = {10, 3, 20};
+  PackedBatch batch = RandomBatch(lengths, 4);
+  LengthConfig length{{0.9, 0.5, 0.5}};
+  std::vector<LinearInput> seen;
+  ForwardTrace trace;
+  trace.linear_observer = [&](const LinearInput& in) { seen.push_back(in); };
+  std::vector<float> logits(3), plain(3);
+  ASSERT_TRUE(encoder_->Forward(batch, length, ws_.get(), logits, &trace).ok());
+  ASSERT_TRUE(encoder_->Forward(batch, length, ws_.get(), plain).ok());
+  for (int s = 0; s < 3; ++s) EXPECT_NEAR(logits[s], plain[s], kBatchingTol);
+  ASSERT_EQ(trace.kept.size(), 3u);
+  for (int s = 0; s < 3; ++s) {
+    ASSERT_EQ(trace.kept[s].size(), 3u);
+    for (int l = 0; l < 3; ++l) {
+      const auto& k = trace.kept[s][l];
+      EXPECT_EQ(static_cast<int>(k.size()), length.KeptTokens(l, lengths[s]));
+      EXPECT_EQ(k[0], 0);  // [CLS]
+      EXPECT_TRUE(std::is_sorted(k.begin(), k.end()));
+      EXPECT_EQ(trace.significance[s][l].size(),
+                l == 0 ? static_cast<size_t>(lengths[s])
+                       : trace.kept[s][l - 1].size());
+    }
+  }
+  // 6 linears per layer plus pooler and classifier, with the rows they saw.
+  ASSERT_EQ(seen.size(), 3u * 6 + 2);
+  EXPECT_EQ(seen[0].id.kind, LinearKind::kQuery);
+  EXPECT_EQ(seen[0].rows, 33);
+  EXPECT_EQ(seen[0].cols, 32);
+  EXPECT_EQ(seen[4].id.kind, LinearKind::kIntermediate);
+  EXPECT_EQ(seen[4].rows, 9 + 3 + 18);  // after layer 0 dropped tokens
+  EXPECT_EQ(seen[5].cols, 64);
+  EXPECT_EQ(seen[6].id.layer, 1);
+  EXPECT_EQ(seen[18].id.kind, LinearKind::kPooler);
+  EXPECT_EQ(seen[18].rows, 3);
+  EXPECT_EQ(seen[19].id.kind, LinearKind::kClassifier);
+}
+
+TEST_F(BertEncoderTest, InvalidInputsAreInvalidArgument) {
+  std::vector<float> one(1), two(2);
+  PackedBatch good = RandomBatch({4}, 1);
+  EXPECT_TRUE(encoder_->Forward(good, {}, ws_.get(), one).ok());
+  EXPECT_EQ(encoder_->Forward(good, {}, ws_.get(), two).code(),
+            absl::StatusCode::kInvalidArgument);
+  PackedBatch bad_id = good;
+  bad_id.input_ids[2] = 50;
+  EXPECT_EQ(encoder_->Forward(bad_id, {}, ws_.get(), one).code(),
+            absl::StatusCode::kInvalidArgument);
+  bad_id.input_ids[2] = -1;
+  EXPECT_EQ(encoder_->Forward(bad_id, {}, ws_.get(), one).code(),
+            absl::StatusCode::kInvalidArgument);
+  PackedBatch bad_type = good;
+  bad_type.token_type_ids[1] = 2;
+  EXPECT_EQ(encoder_->Forward(bad_type, {}, ws_.get(), one).code(),
+            absl::StatusCode::kInvalidArgument);
+  PackedBatch empty_seq = good;
+  empty_seq.offsets.push_back(4);
+  EXPECT_EQ(encoder_->Forward(empty_seq, {}, ws_.get(), two).code(),
+            absl::StatusCode::kInvalidArgument);
+  PackedBatch too_long = RandomBatch({25}, 1);
+  absl::Status s = encoder_->Forward(too_long, {}, ws_.get(), one);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("at most 24"), std::string::npos) << s;
+  PackedBatch broken = good;
+  broken.token_type_ids.pop_back();
+  EXPECT_EQ(encoder_->Forward(broken, {}, ws_.get(), one).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(encoder_->Forward(good, LengthConfig{{0.5}}, ws_.get(), one).code(),
+            absl::StatusCode::kInvalidArgument);
+  auto other = NewFp32Encoder(RandomParams(TinyDims(), 4));
+  ASSERT_TRUE(other.ok());
+  auto foreign = (*other)->NewWorkspace();
+  EXPECT_EQ(encoder_->Forward(good, {}, foreign.get(), one).code(),
+            absl::StatusCode::kInvalidArgument);
+  PackedBatch none;
+  EXPECT_TRUE(encoder_->Forward(none, {}, ws_.get(), {}).ok());
+}
+
+TEST_F(BertEncoderTest, ConcurrentWorkersAgree) {
+  PackedBatch batch = RandomBatch({12, 7, 19, 2}, 5);
+  std::vector<float> want(4);
+  ASSERT_TRUE(encoder_->Forward(batch, {}, ws_.get(), want).ok());
+  std::vector<std::vector<float>> got(3, std::vector<float>(4));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      auto ws = encoder_->NewWorkspace();
+      for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(encoder_->Forward(batch, {}, ws.get(), got[t]).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 3; ++t) EXPECT_EQ(got[t], want);
+}
+
+}  // namespace
+}  // namespace fastrel

@@ -1,0 +1,117 @@
+// The linear-layer interface of the encoder. Every dense projection of the
+// transformer (Q, K, V, attention output, FFN in/out, pooler, classifier) is a
+// LinearOp, so weight formats (fp32, dense int8, sparse int8) plug in without
+// touching the encoder: an implementation computes
+//
+//   y[rows, out] = epilogue(x[rows, in] * W^T + b)
+//
+// and the encoder chooses the implementation per layer through a
+// LinearFactory when it is built.
+#ifndef FASTREL_ENGINE_RUNTIME_LINEAR_OP_H_
+#define FASTREL_ENGINE_RUNTIME_LINEAR_OP_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace fastrel {
+
+// Which projection of the model a linear layer is.
+enum class LinearKind {
+  kQuery,            // attention.self.query
+  kKey,              // attention.self.key
+  kValue,            // attention.self.value
+  kAttentionOutput,  // attention.output.dense
+  kIntermediate,     // intermediate.dense (FFN in, GELU)
+  kOutput,           // output.dense (FFN out)
+  kPooler,           // bert.pooler.dense (tanh), layer = num_layers
+  kClassifier,       // classifier (1 logit), layer = num_layers
+};
+// "query", "key", "value", "attention_output", "intermediate", "output",
+// "pooler", "classifier".
+const char* LinearKindName(LinearKind kind);
+
+// Identifies one linear layer of a model. The head (pooler, classifier) has
+// layer == num_hidden_layers.
+struct LinearId {
+  int layer = 0;
+  LinearKind kind = LinearKind::kQuery;
+};
+
+// Weights of one nn.Linear in PyTorch layout. A plain value.
+struct DenseParams {
+  int in = 0;
+  int out = 0;
+  std::vector<float> weight;  // [out, in] row-major
+  std::vector<float> bias;    // [out]
+};
+
+enum class Activation { kNone, kGelu, kTanh };
+
+// What happens to x * W^T + b before it is stored, in this order:
+// activation, then `residual` (same [rows, out] shape and row stride as y) is
+// added. The residual may not alias y.
+struct Epilogue {
+  Activation activation = Activation::kNone;
+  const float* residual = nullptr;
+};
+
+// Applies bias (may be null), then `epi`, to y[rows, cols] in place. Shared by
+// implementations whose GEMM does not fuse the epilogue.
+void ApplyEpilogue(const float* bias, const Epilogue& epi, float* y, int rows,
+                   int cols);
+
+// Per-worker mutable state of one LinearOp (primitives, scratchpads, packed
+// activations). Created by LinearOp::NewState; owned by a Workspace.
+// Thread safety: used by one thread at a time.
+class LinearState {
+ public:
+  virtual ~LinearState() = default;
+};
+
+// Thread safety: immutable after construction; Forward may be called
+// concurrently with distinct LinearStates.
+class LinearOp {
+ public:
+  virtual ~LinearOp() = default;
+
+  virtual int in_features() const = 0;
+  virtual int out_features() const = 0;
+
+  // Fresh per-worker state for Forward (never null).
+  virtual std::unique_ptr<LinearState> NewState() const = 0;
+
+  // y[rows, out_features()] = epi(x[rows, in_features()] * W^T + b). Rows of x
+  // and y are contiguous (row stride = in / out features). `rows` may be 0.
+  // `state` must come from this op's NewState(). Runs on the calling thread
+  // only. Returns INTERNAL if the backend fails.
+  virtual absl::Status Forward(const float* x, int rows, float* y,
+                               const Epilogue& epi,
+                               LinearState* state) const = 0;
+
+  // e.g. "fp32 256x1024".
+  virtual std::string Describe() const = 0;
+};
+
+// Builds the LinearOp for layer `id` from its PyTorch weights.
+using LinearFactory = std::function<absl::StatusOr<std::unique_ptr<LinearOp>>(
+    const LinearId& id, const DenseParams& params)>;
+
+// The input activations of one linear layer during a Forward, for calibration
+// (e.g. Hessian accumulation X^T X in the compression compiler). `x` points at
+// `rows` x `cols` contiguous floats, valid only during the callback.
+struct LinearInput {
+  LinearId id;
+  const float* x = nullptr;
+  int rows = 0;
+  int cols = 0;
+};
+using LinearObserver = std::function<void(const LinearInput&)>;
+
+}  // namespace fastrel
+
+#endif  // FASTREL_ENGINE_RUNTIME_LINEAR_OP_H_
