@@ -39,6 +39,9 @@ struct Child {
 };
 
 Child Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  // Remove any old log first: the parent polls it and must never see a
+  // previous run's contents.
+  unlink(log_path.c_str());
   Child child{-1, log_path};
   child.pid = fork();
   if (child.pid == 0) {
@@ -171,8 +174,9 @@ LoadtestRun RunLoadtest(const std::string& dir, std::vector<std::string> args,
 }
 
 std::string FreshDir(const std::string& name) {
+  static int counter = 0;  // distinct directories under --gtest_repeat
   std::string dir = ::testing::TempDir() + "/loadtest_it_" + name + "_" +
-                    std::to_string(getpid());
+                    std::to_string(getpid()) + "_" + std::to_string(counter++);
   mkdir(dir.c_str(), 0755);
   return dir;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -109,6 +110,18 @@ static_assert(std::atomic<bool>::is_always_lock_free);
 extern "C" void OnSignal(int sig) {
   g_stop.store(true, std::memory_order_relaxed);
   signal(sig, SIG_DFL);
+}
+
+// Ends the process once every output is written, without destroying the
+// gRPC channels or running gRPC's teardown: Debian's gRPC 1.51 sometimes
+// crashes a callback-CQ thread (in grpc_completion_queue_next) while a
+// process that used the callback API destroys its channels, and a load
+// tester must not turn a finished run into SIGSEGV.
+[[noreturn]] void ExitWithoutTeardown(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
 
 Flags ReadFlags() {
@@ -334,16 +347,16 @@ int Main(const Flags& flags) {
 
   uint64_t ok = 0;
   for (const RunResult& r : runs) ok += r.ok;
+  int code = wrote ? kExitOk : kExitFailed;
   if (g_stop.load()) {
     std::cerr << "fastrel-loadtest: interrupted; the summary covers what ran\n";
-    return kExitInterrupted;
-  }
-  if (ok == 0) {
+    code = kExitInterrupted;
+  } else if (ok == 0) {
     std::cerr << "fastrel-loadtest: no request succeeded (target "
               << plan.target << ")\n";
-    return kExitFailed;
+    code = kExitFailed;
   }
-  return wrote ? kExitOk : kExitFailed;
+  ExitWithoutTeardown(code);
 }
 
 }  // namespace
