@@ -1,8 +1,10 @@
 # Helpers shared by every subdirectory.
 #
 # fastrel_test(NAME SOURCES... LIBS ...)
-#   Builds a GoogleTest binary NAME from SOURCES linked with LIBS and gtest_main,
-#   and registers it with CTest. Tests see FASTREL_SOURCE_DIR and
+#   Builds a GoogleTest binary NAME from SOURCES linked with LIBS and
+#   fastrel_test_main (tests/support/test_main.cc: a private TEST_TMPDIR per
+#   process, so parallel ctest runs never share temp files), and registers
+#   each test case with CTest. Tests see FASTREL_SOURCE_DIR and
 #   FASTREL_SHARED_DIR as compile definitions (absolute paths) so they can find
 #   the bundled model and the golden files without depending on the cwd.
 function(fastrel_test name)
@@ -11,7 +13,7 @@ function(fastrel_test name)
   endif()
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} fastrel_test_main)
   target_compile_definitions(${name} PRIVATE
     FASTREL_SOURCE_DIR="${FASTREL_SOURCE_DIR}"
     FASTREL_SHARED_DIR="${FASTREL_SHARED_DIR}"

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/model/bert_weights.h"
+#include "engine/model/compiled_model.h"
 #include "engine/model/safetensors.h"
 #include "engine/model/variants_file.h"
 #include "nlohmann/json.hpp"
@@ -75,20 +76,29 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
   }
   m->tokenizer_ = std::make_unique<Tokenizer>(std::move(*tokenizer));
 
-  absl::StatusOr<std::unique_ptr<SafetensorsFile>> weights =
-      SafetensorsFile::Open(dir + "/model.safetensors");
-  if (!weights.ok()) return weights.status();
-  m->version_ = Fnv1a64Hex((*weights)->bytes());
-  absl::StatusOr<BertParams> params = LoadBertParams(**weights, m->config_);
-  if (!params.ok()) return params.status();
-  weights->reset();  // unmap: the params hold fp32 copies
-  absl::StatusOr<std::unique_ptr<BertEncoder>> encoder =
-      NewFp32Encoder(std::move(*params));
-  if (!encoder.ok()) {
-    return absl::Status(encoder.status().code(),
-                        absl::StrCat(dir, ": ", encoder.status().message()));
+  if (IsCompiledModelDir(dir)) {
+    // A fastrel-compile output: int8 / sparse weights, validated on load.
+    absl::StatusOr<LoadedCompiledModel> compiled =
+        LoadCompiledModel(dir, m->config_);
+    if (!compiled.ok()) return compiled.status();
+    m->version_ = compiled->info.weights_checksum();
+    m->encoders_.emplace_back("", std::move(compiled->encoder));
+  } else {
+    absl::StatusOr<std::unique_ptr<SafetensorsFile>> weights =
+        SafetensorsFile::Open(dir + "/model.safetensors");
+    if (!weights.ok()) return weights.status();
+    m->version_ = Fnv1a64Hex((*weights)->bytes());
+    absl::StatusOr<BertParams> params = LoadBertParams(**weights, m->config_);
+    if (!params.ok()) return params.status();
+    weights->reset();  // unmap: the params hold fp32 copies
+    absl::StatusOr<std::unique_ptr<BertEncoder>> encoder =
+        NewFp32Encoder(std::move(*params));
+    if (!encoder.ok()) {
+      return absl::Status(encoder.status().code(),
+                          absl::StrCat(dir, ": ", encoder.status().message()));
+    }
+    m->encoders_.emplace_back("", std::move(*encoder));
   }
-  m->encoders_.emplace_back("", std::move(*encoder));
 
   m->max_seq_len_ = m->config_.max_position_embeddings;
   if (options.max_seq_len > 0) {

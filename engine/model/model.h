@@ -45,8 +45,10 @@ class Model {
   // "full" followed by the valid variants of variants.textproto if present
   // (policy and problems reported in variant_warnings(): see
   // variants_file.h; a bad variants file never fails Load); max_seq_len() =
-  // min(options.max_seq_len if > 0, max_position_embeddings). Compiled fastrel
-  // model directories (with their variants) come with the compiler issue.
+  // min(options.max_seq_len if > 0, max_position_embeddings). A compiled
+  // directory (one holding fastrel_model.textproto, see compiled_model.h)
+  // loads its int8 / sparse encoder instead, and version() is its
+  // weights_checksum; its variants come from the same variants.textproto.
   // Errors name the file (and tensor) that is wrong: NOT_FOUND for a missing
   // file, INVALID_ARGUMENT / DATA_LOSS for a malformed one.
   static absl::StatusOr<std::unique_ptr<Model>> Load(

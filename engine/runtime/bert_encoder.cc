@@ -317,7 +317,7 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
             params_.embedding_norm.beta.data(), eps, X);
 
   auto run = [&](const LinearOp& op, LinearId id, int state, const float* in,
-                 int rows, float* out, const Epilogue& epi) {
+                 int rows, float* out, const LinearEpilogue& epi) {
     if (observer != nullptr) {
       (*observer)(LinearInput{id, in, rows, op.in_features()});
     }
@@ -369,7 +369,7 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
         }
       }
     }
-    Epilogue res;
+    LinearEpilogue res;
     res.residual = xq;
     FASTREL_RETURN_IF_ERROR(run(*o.attention_output,
                                 {l, LinearKind::kAttentionOutput}, st + 3, CTX,
@@ -415,7 +415,7 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       q_rows = rows;
     }
 
-    Epilogue gelu;
+    LinearEpilogue gelu;
     gelu.activation = Activation::kGelu;
     FASTREL_RETURN_IF_ERROR(run(*o.intermediate, {l, LinearKind::kIntermediate},
                                 st + 4, xq, q_rows, F, gelu));
@@ -431,7 +431,7 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
                   X + static_cast<size_t>(off[s]) * H, H * sizeof(float));
     }
   }
-  Epilogue tanh_epi;
+  LinearEpilogue tanh_epi;
   tanh_epi.activation = Activation::kTanh;
   const int head = L * kOpsPerLayer;
   FASTREL_RETURN_IF_ERROR(

@@ -79,7 +79,8 @@ class Fp32Linear : public LinearOp {
     return std::make_unique<Fp32LinearState>(pd_);
   }
 
-  absl::Status Forward(const float* x, int rows, float* y, const Epilogue& epi,
+  absl::Status Forward(const float* x, int rows, float* y,
+                       const LinearEpilogue& epi,
                        LinearState* state) const override {
     if (rows == 0) return absl::OkStatus();
     auto* st = static_cast<Fp32LinearState*>(state);

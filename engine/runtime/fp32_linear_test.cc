@@ -67,7 +67,7 @@ TEST(Fp32LinearTest, MatchesReferenceForEveryEpilogue) {
            {Activation::kNone, Activation::kGelu, Activation::kTanh}) {
         for (const float* r : {static_cast<const float*>(nullptr),
                                static_cast<const float*>(res.data())}) {
-          Epilogue epi;
+          LinearEpilogue epi;
           epi.activation = act;
           epi.residual = r;
           std::vector<float> y(static_cast<size_t>(rows) * out, -7.0f);

@@ -26,8 +26,8 @@ const char* LinearKindName(LinearKind kind) {
   return "unknown";
 }
 
-void ApplyEpilogue(const float* bias, const Epilogue& epi, float* y, int rows,
-                   int cols) {
+void ApplyEpilogue(const float* bias, const LinearEpilogue& epi, float* y,
+                   int rows, int cols) {
   for (int r = 0; r < rows; ++r) {
     float* yr = y + static_cast<long>(r) * cols;
     if (bias != nullptr) {

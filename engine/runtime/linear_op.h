@@ -52,18 +52,20 @@ struct DenseParams {
 
 enum class Activation { kNone, kGelu, kTanh };
 
+// (Named LinearEpilogue, not Epilogue: engine/kernels/epilogue.h defines
+// fastrel::Epilogue for the int8 GEMMs, and int8 LinearOps include both.)
 // What happens to x * W^T + b before it is stored, in this order:
 // activation, then `residual` (same [rows, out] shape and row stride as y) is
 // added. The residual may not alias y.
-struct Epilogue {
+struct LinearEpilogue {
   Activation activation = Activation::kNone;
   const float* residual = nullptr;
 };
 
 // Applies bias (may be null), then `epi`, to y[rows, cols] in place. Shared by
 // implementations whose GEMM does not fuse the epilogue.
-void ApplyEpilogue(const float* bias, const Epilogue& epi, float* y, int rows,
-                   int cols);
+void ApplyEpilogue(const float* bias, const LinearEpilogue& epi, float* y,
+                   int rows, int cols);
 
 // Per-worker mutable state of one LinearOp (primitives, scratchpads, packed
 // activations). Created by LinearOp::NewState; owned by a Workspace.
@@ -90,7 +92,7 @@ class LinearOp {
   // `state` must come from this op's NewState(). Runs on the calling thread
   // only. Returns INTERNAL if the backend fails.
   virtual absl::Status Forward(const float* x, int rows, float* y,
-                               const Epilogue& epi,
+                               const LinearEpilogue& epi,
                                LinearState* state) const = 0;
 
   // e.g. "fp32 256x1024".

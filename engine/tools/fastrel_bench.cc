@@ -57,6 +57,7 @@
 #include "engine/data/labeled_pairs.h"
 #include "engine/kernels/cpu_features.h"
 #include "engine/kernels/roofline.h"
+#include "engine/model/bert_weights.h"
 #include "engine/model/model.h"
 #include "engine/runtime/bert_encoder.h"
 #include "engine/runtime/cost_model.h"
@@ -289,18 +290,6 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> SyntheticBertBase(uint64_t seed) {
   absl::StatusOr<std::unique_ptr<BertEncoder>> e = NewFp32Encoder(std::move(p));
   if (!e.ok()) return e.status();
   return e;
-}
-
-EncoderDims DimsOf(const ModelConfig& c) {
-  EncoderDims d;
-  d.vocab_size = c.vocab_size;
-  d.hidden_size = c.hidden_size;
-  d.num_layers = c.num_hidden_layers;
-  d.num_heads = c.num_attention_heads;
-  d.intermediate_size = c.intermediate_size;
-  d.max_positions = c.max_position_embeddings;
-  d.type_vocab_size = c.type_vocab_size;
-  return d;
 }
 
 absl::StatusOr<CostFeatures> ParseFeatures(const std::string& s,
@@ -599,7 +588,7 @@ int Main(const std::string& command) {
         r.variant = v->name;
         r.encoder = &(*model)->encoder(*v);
         r.length = v->length;
-        r.dims = DimsOf((*model)->config());
+        r.dims = DimsFromConfig((*model)->config());
         if (!keep.empty()) {
           auto length = ParseKeepRatios(keep, r.dims.num_layers);
           if (!length.ok()) return Fail(length.status());
