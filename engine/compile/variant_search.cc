@@ -307,6 +307,23 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
     result.variants[i].relative_cost =
         full_cpu > 0 ? Median(cpu[i]) / full_cpu : 1.0;
   }
+  // A variant that measured no cheaper than full is useless: drop it and
+  // renumber the rest.
+  std::vector<Variant> kept = {result.variants[0]};
+  std::vector<LengthObjective> kept_sample = {result.sample_objectives[0]};
+  for (size_t i = 1; i < result.variants.size(); ++i) {
+    if (result.variants[i].relative_cost >= 1.0) {
+      log(absl::StrFormat("dropped %s: measured cost %.3f >= full",
+                          RatiosString(result.variants[i].length),
+                          result.variants[i].relative_cost));
+      continue;
+    }
+    kept.push_back(std::move(result.variants[i]));
+    kept.back().name = absl::StrCat("lat-", kept.size() - 1);
+    kept_sample.push_back(result.sample_objectives[i]);
+  }
+  result.variants = std::move(kept);
+  result.sample_objectives = std::move(kept_sample);
   return result;
 }
 

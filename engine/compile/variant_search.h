@@ -61,8 +61,8 @@ struct VariantSearchResult {
   int search_rows = 0;
   // Chosen variants, most accurate first; [0] is "full" (empty length
   // config). auc = AUC on every row of search_data (auc_data names it);
-  // relative_cost = measured
-  // CPU time relative to "full" (timing_batches, median of timing_repeats).
+  // relative_cost = measured CPU time relative to "full" (timing_batches,
+  // median of timing_repeats); variants measured at >= 1 are dropped.
   std::vector<Variant> variants;
   // The same selection's AUC and cost on the search sample.
   std::vector<LengthObjective> sample_objectives;
