@@ -39,6 +39,7 @@
 #include "engine/compile/hessian.h"
 #include "engine/compile/pattern.h"
 #include "engine/compile/reconstruction.h"
+#include "engine/compile/variant_search.h"
 #include "engine/data/labeled_pairs.h"
 #include "engine/model/bert_weights.h"
 #include "engine/model/compiled_model.h"
@@ -70,6 +71,12 @@ ABSL_FLAG(std::string, dense_layers, "",
           "'attention_output' or 'layer.0.*'; matched as substrings of the "
           "layer name.");
 ABSL_FLAG(int, max_query_tokens, 32, "Query truncation (tokens).");
+ABSL_FLAG(int, search_variants, 0,
+          "After writing the model, search length configurations on "
+          "--search_data and write this many variants (\"full\" included) "
+          "to variants.textproto in --output (0 = no search).");
+ABSL_FLAG(std::string, search_data, "",
+          "Labeled TSV for --search_variants (AUC and cost).");
 
 namespace fastrel {
 namespace {
@@ -259,6 +266,13 @@ int Run() {
   }
   absl::StatusOr<Options> opts = ParseOptions();
   if (!opts.ok()) return fail(opts.status(), 2);
+  const int search_variants = absl::GetFlag(FLAGS_search_variants);
+  if (search_variants < 0 ||
+      (search_variants > 0 && absl::GetFlag(FLAGS_search_data).empty())) {
+    return fail(absl::InvalidArgumentError(
+                    "--search_variants must be >= 0 and needs --search_data"),
+                2);
+  }
   const absl::Time start = absl::Now();
 
   absl::StatusOr<std::unique_ptr<Model>> model = Model::Load(input);
@@ -421,6 +435,26 @@ int Run() {
   }
   std::printf("%s: wrote %s in %.1f s\n", kTool, output.c_str(),
               absl::ToDoubleSeconds(absl::Now() - start));
+  if (search_variants > 0) {
+    // Variant search on the written model (engine/compile/variant_search.h).
+    SearchOptions search;
+    search.search_data = absl::GetFlag(FLAGS_search_data);
+    search.num_variants = search_variants;
+    search.max_query_tokens = absl::GetFlag(FLAGS_max_query_tokens);
+    search.progress = [](std::string_view line) {
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()),
+                   line.data());
+    };
+    absl::StatusOr<VariantSearchResult> r =
+        SearchAndWriteVariants(output, search);
+    if (!r.ok()) return fail(r.status());
+    for (const Variant& v : r->variants) {
+      std::printf("  variant %-6s auc %.4f  relative cost %.3f\n",
+                  v.name.c_str(), v.auc, v.relative_cost);
+    }
+    std::printf("%s: wrote %s/variants.textproto in %.1f s total\n", kTool,
+                output.c_str(), absl::ToDoubleSeconds(absl::Now() - start));
+  }
   return 0;
 }
 
@@ -431,6 +465,14 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "fastrel-compile --input HF_DIR --output DIR --calibration FILE.tsv "
       "[--pattern 4x1 --sparsity 0.8 --method obs --quantize int8]");
-  absl::ParseCommandLine(argc, argv);
+  // Accept --search-variants / --search-data (the spelling) as well
+  // as the underscore flag names.
+  std::vector<std::string> args(argv, argv + argc);
+  std::vector<char*> argp;
+  for (std::string& a : args) {
+    if (a.rfind("--search-", 0) == 0) a[8] = '_';
+    argp.push_back(a.data());
+  }
+  absl::ParseCommandLine(static_cast<int>(argp.size()), argp.data());
   return fastrel::Run();
 }
