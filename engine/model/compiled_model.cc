@@ -105,27 +105,6 @@ void AddNorm(SafetensorsBuilder& b, const std::string& prefix,
   b.AddF32(prefix + ".bias", {h}, n.beta);
 }
 
-const DenseParams& DenseOf(const BertLayerParams& l, LinearKind kind) {
-  switch (kind) {
-    case LinearKind::kQuery:
-      return l.query;
-    case LinearKind::kKey:
-      return l.key;
-    case LinearKind::kValue:
-      return l.value;
-    case LinearKind::kAttentionOutput:
-      return l.attention_output;
-    case LinearKind::kIntermediate:
-      return l.intermediate;
-    default:
-      return l.output;
-  }
-}
-DenseParams& DenseOf(BertLayerParams& l, LinearKind kind) {
-  return const_cast<DenseParams&>(
-      DenseOf(static_cast<const BertLayerParams&>(l), kind));
-}
-
 absl::StatusOr<std::string> BuildWeights(const CompiledModelContents& c,
                                          CompiledModelInfo* info) {
   const BertParams& p = c.params;
@@ -178,7 +157,7 @@ absl::StatusOr<std::string> BuildWeights(const CompiledModelContents& c,
           "bad or duplicate compiled linear ", LinearLayerName(id)));
     }
     seen[KeyOf(id)] = true;
-    const DenseParams& dense = DenseOf(p.layers[id.layer], id.kind);
+    const DenseParams& dense = p.layers[id.layer].linear(id.kind);
     const std::string prefix = LinearTensorPrefix(id);
     const Int8LinearWeights& w = cl.weights;
     if (cl.format == kFormatDenseFp32) {
@@ -587,7 +566,7 @@ absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
       const int out =
           (kind == LinearKind::kIntermediate) ? d.intermediate_size : h;
       const std::string prefix = LinearTensorPrefix(id);
-      DenseParams& dense = DenseOf(p.layers[l], kind);
+      DenseParams& dense = p.layers[l].linear(kind);
       const bool fp32 = format == kFormatDenseFp32;
       if (auto s = ReadDenseBias(r, prefix, in, out, fp32, &dense); !s.ok()) {
         return s;

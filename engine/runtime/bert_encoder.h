@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -35,6 +36,28 @@ struct BertLayerParams {
   LayerNormParams attention_norm;  // attention.output.LayerNorm
   DenseParams intermediate, output;
   LayerNormParams output_norm;  // output.LayerNorm
+
+  // The weights of encoder linear `kind` (query .. output; the head kinds,
+  // pooler and classifier, are not per layer and map to `output`).
+  const DenseParams& linear(LinearKind kind) const {
+    switch (kind) {
+      case LinearKind::kQuery:
+        return query;
+      case LinearKind::kKey:
+        return key;
+      case LinearKind::kValue:
+        return value;
+      case LinearKind::kAttentionOutput:
+        return attention_output;
+      case LinearKind::kIntermediate:
+        return intermediate;
+      default:
+        return output;
+    }
+  }
+  DenseParams& linear(LinearKind kind) {
+    return const_cast<DenseParams&>(std::as_const(*this).linear(kind));
+  }
 };
 
 // All weights of BertForSequenceClassification (num_labels = 1), fp32, in

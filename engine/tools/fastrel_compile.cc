@@ -90,23 +90,6 @@ using compile::Quantization;
 constexpr char kTool[] = "fastrel-compile";
 constexpr char kVersion[] = "fastrel-compile 0.1.0";
 
-DenseParams& DenseOf(BertLayerParams& l, LinearKind kind) {
-  switch (kind) {
-    case LinearKind::kQuery:
-      return l.query;
-    case LinearKind::kKey:
-      return l.key;
-    case LinearKind::kValue:
-      return l.value;
-    case LinearKind::kAttentionOutput:
-      return l.attention_output;
-    case LinearKind::kIntermediate:
-      return l.intermediate;
-    default:
-      return l.output;
-  }
-}
-
 // Which Hessian a linear uses (Q/K/V share the query's input).
 LinearKind InputOf(LinearKind k) {
   return (k == LinearKind::kKey || k == LinearKind::kValue) ? LinearKind::kQuery
@@ -363,7 +346,7 @@ int Run() {
                             LinearKind::kIntermediate, LinearKind::kOutput}) {
       const LinearId id{l, kind};
       const std::string name = LinearLayerName(id);
-      const DenseParams& d = DenseOf(contents.params.layers[l], kind);
+      const DenseParams& d = contents.params.layers[l].linear(kind);
       const std::vector<double>& h = hessians[static_cast<int>(InputOf(kind))];
       bool keep_dense = !opts->pattern.has_value();
       for (const std::string& pat : opts->dense_layers) {
@@ -388,7 +371,7 @@ int Run() {
         cl.id = id;
         cl.format = kFormatDenseFp32;
         cl.sparsity = c->sparsity;
-        DenseOf(contents.params.layers[l], kind).weight = c->weight;
+        contents.params.layers[l].linear(kind).weight = c->weight;
       } else {
         absl::StatusOr<CompiledLinear> conv =
             ToCompiled(id, *c, keep_dense ? std::nullopt : opts->pattern,
@@ -411,8 +394,8 @@ int Run() {
       for (LinearKind kind : {LinearKind::kQuery, LinearKind::kKey,
                               LinearKind::kValue, LinearKind::kAttentionOutput,
                               LinearKind::kIntermediate, LinearKind::kOutput}) {
-        DenseOf(orig->layers[l], kind).weight =
-            DenseOf(contents.params.layers[l], kind).weight;
+        orig->layers[l].linear(kind).weight =
+            contents.params.layers[l].linear(kind).weight;
       }
     }
     std::fflush(stdout);
