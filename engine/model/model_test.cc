@@ -53,9 +53,21 @@ TEST_F(ModelTest, LoadsDemoAndScoresLikeTheGolden) {
   EXPECT_EQ(model.config().hidden_size, 256);
   EXPECT_EQ(model.max_seq_len(), 128);
   EXPECT_EQ(model.version().size(), 16u);
-  ASSERT_EQ(model.variants().size(), 1u);
+  // The bundled model ships the variants fastrel-search-variants found
+  // (models/demo/variants.textproto): full first, then ever cheaper and less
+  // accurate ones, all loaded without warnings.
+  ASSERT_GE(model.variants().size(), 2u);
+  EXPECT_TRUE(model.variant_warnings().empty());
   EXPECT_EQ(model.variants()[0].name, "full");
   EXPECT_TRUE(model.variants()[0].length.is_full());
+  for (size_t i = 1; i < model.variants().size(); ++i) {
+    const Variant& prev = model.variants()[i - 1];
+    const Variant& v = model.variants()[i];
+    EXPECT_FALSE(v.length.is_full()) << v.name;
+    EXPECT_GT(v.auc, 0.5) << v.name;
+    EXPECT_LE(v.auc, prev.auc) << v.name;
+    EXPECT_LT(v.relative_cost, prev.relative_cost) << v.name;
+  }
   ASSERT_NE(model.FindVariant("full"), nullptr);
   EXPECT_EQ(model.FindVariant("nope"), nullptr);
   EXPECT_EQ(model.encoder(*model.FindVariant("full")).Describe(), "fp32");
