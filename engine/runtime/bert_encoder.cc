@@ -16,8 +16,15 @@ namespace {
 
 constexpr int kOpsPerLayer = 6;
 // Rows per feed-forward block: 128 x intermediate 1024 fp32 = 512 KiB, about
-// half of a Zen 4 L2 (and the int8 copy of it another 128 KiB).
+// half of a Zen 4 L2 (and the int8 copy of it another 128 KiB). Used only when
+// the layer's feed-forward ops are not oneDNN fp32: with the AVX2 ISA, oneDNN
+// 2.6's fp32 matmul lost ~20% on 128-row calls (measured: fp32 demo model 236
+// -> 182 pairs/s CPU time); natively it was neutral.
 constexpr int kFfnRowBlock = 128;
+
+bool IsOneDnnFp32(const LinearOp& op) {
+  return op.Describe().rfind("fp32", 0) == 0;
+}
 
 // Grow-only buffers: after the largest batch a worker has seen, Forward does
 // no heap allocation of its own (oneDNN allocates small memory handles).
@@ -37,6 +44,8 @@ class BertWorkspace : public Workspace {
   std::vector<float> x, q, k, v, ctx, tmp, ffn, probs, cls;
   std::vector<double> sig;
   std::vector<int> order, pos, offsets, new_offsets;
+  // Per layer: rows per feed-forward block (see kFfnRowBlock).
+  std::vector<int> ffn_block;
 };
 
 absl::Status CheckSize(const std::vector<float>& v, size_t want,
@@ -195,6 +204,9 @@ std::unique_ptr<Workspace> BertEncoder::NewWorkspace() const {
   auto ws = std::make_unique<BertWorkspace>();
   ws->owner = this;
   for (const LayerOps& o : layers_) {
+    const bool fp32 = IsOneDnnFp32(*o.intermediate) || IsOneDnnFp32(*o.output);
+    ws->ffn_block.push_back(fp32 ? std::numeric_limits<int>::max()
+                                 : kFfnRowBlock);
     for (const LinearOp* op :
          {o.query.get(), o.key.get(), o.value.get(), o.attention_output.get(),
           o.intermediate.get(), o.output.get()}) {
@@ -425,7 +437,8 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     // each linear's whole input at once, as before.
     LinearEpilogue gelu;
     gelu.activation = Activation::kGelu;
-    const int block = observer != nullptr ? std::max(q_rows, 1) : kFfnRowBlock;
+    const int block =
+        observer != nullptr ? std::max(q_rows, 1) : ws->ffn_block[l];
     for (int r0 = 0; r0 < q_rows; r0 += block) {
       const int br = std::min(block, q_rows - r0);
       float* xr = xq + static_cast<size_t>(r0) * H;
