@@ -3,7 +3,9 @@
 // scalar *_ref twin (always compiled, the numerical reference) and an AVX2
 // version; the plain name dispatches by GetCpuFeatures() at run time.
 //
-// All pointers are caller-owned; no kernel allocates. Rows are contiguous with
+// All pointers are caller-owned; no kernel allocates, except that
+// AttentionHead_avx2 keeps grow-only thread-local scratch (packed K^T and
+// scores; it stops allocating once a thread has seen its largest head). Rows are contiguous with
 // the stated leading dimension (in floats).
 // Thread safety: all functions are reentrant.
 #ifndef FASTREL_ENGINE_KERNELS_FP32_KERNELS_H_
@@ -44,7 +46,9 @@ void SoftmaxRows_avx2(float* x, int rows, int cols, int ld);
 // q, k, v point at the head's first element; their rows are `ld_qkv` floats
 // apart (so a packed [tokens, hidden] matrix can be addressed per head).
 // `probs` is caller scratch of n_q * n_k floats and holds the probabilities on
-// return (for token-significance accounting).
+// return (for token-significance accounting). The AVX2 version packs K^T once
+// per call and computes Q K^T and P V as register-blocked micro-GEMMs (6 query
+// rows x 16 columns per tile).
 void AttentionHead(const float* q, const float* k, const float* v, int ld_qkv,
                    int n_q, int n_k, int dh, float scale, float* probs,
                    float* ctx, int ld_ctx);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "engine/kernels/fp32_kernels.h"
 
@@ -88,26 +90,192 @@ inline __m256 Gelu8(__m256 x) {
                        _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
-// ctx_i = sum_j probs[i][j] * v_j for head size 8 * NV.
-template <int NV>
-void AttentionContext(const float* probs, const float* v, int ld_v, int n_q,
-                      int n_k, float* ctx, int ld_ctx) {
-  for (int i = 0; i < n_q; ++i) {
-    const float* pi = probs + static_cast<long>(i) * n_k;
-    __m256 acc[NV];
-#pragma GCC unroll 16
-    for (int t = 0; t < NV; ++t) acc[t] = _mm256_setzero_ps();
-    for (int j = 0; j < n_k; ++j) {
-      const __m256 p = _mm256_set1_ps(pi[j]);
-      const float* vj = v + static_cast<long>(j) * ld_v;
-#pragma GCC unroll 16
-      for (int t = 0; t < NV; ++t) {
-        acc[t] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * t), acc[t]);
+constexpr int kRows = 6;       // query rows per micro-tile
+constexpr int kTileCols = 16;  // key columns per score micro-tile
+
+// kt[d][j] = k[j][d] for j < n_k; columns [n_k, ld_kt) are zero.
+void PackKTransposed(const float* k, int ld_k, int n_k, int dh, float* kt,
+                     int ld_kt) {
+  for (int d = 0; d < dh; ++d) {
+    float* row = kt + static_cast<long>(d) * ld_kt;
+    for (int j = n_k; j < ld_kt; ++j) row[j] = 0.0f;
+  }
+  // 8 keys x 8 dims blocks via an in-register transpose when possible.
+  int j = 0;
+  for (; j + 8 <= n_k; j += 8) {
+    for (int d = 0; d < dh; d += 8) {
+      __m256 r[8];
+      for (int t = 0; t < 8; ++t) {
+        r[t] = _mm256_loadu_ps(k + static_cast<long>(j + t) * ld_k + d);
+      }
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]);
+      const __m256 t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]);
+      const __m256 t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]);
+      const __m256 t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]);
+      const __m256 t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+      const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+      const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+      const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+      const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+      const __m256 o[8] = {_mm256_permute2f128_ps(u0, u4, 0x20),
+                           _mm256_permute2f128_ps(u1, u5, 0x20),
+                           _mm256_permute2f128_ps(u2, u6, 0x20),
+                           _mm256_permute2f128_ps(u3, u7, 0x20),
+                           _mm256_permute2f128_ps(u0, u4, 0x31),
+                           _mm256_permute2f128_ps(u1, u5, 0x31),
+                           _mm256_permute2f128_ps(u2, u6, 0x31),
+                           _mm256_permute2f128_ps(u3, u7, 0x31)};
+      for (int t = 0; t < 8; ++t) {
+        _mm256_storeu_ps(kt + static_cast<long>(d + t) * ld_kt + j, o[t]);
       }
     }
-    float* ci = ctx + static_cast<long>(i) * ld_ctx;
-#pragma GCC unroll 16
-    for (int t = 0; t < NV; ++t) _mm256_storeu_ps(ci + 8 * t, acc[t]);
+  }
+  for (; j < n_k; ++j) {
+    const float* kj = k + static_cast<long>(j) * ld_k;
+    for (int d = 0; d < dh; ++d) kt[static_cast<long>(d) * ld_kt + j] = kj[d];
+  }
+}
+
+// s[r][0..16) = scale * sum_d q[r][d] * kt[d][0..16) for R rows.
+template <int R>
+void ScoreTile(const float* q, int ld_q, const float* kt, int ld_kt, int dh,
+               float scale, float* s, int ld_s) {
+  __m256 a0[R], a1[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) a0[r] = a1[r] = _mm256_setzero_ps();
+  for (int d = 0; d < dh; ++d) {
+    const float* kd = kt + static_cast<long>(d) * ld_kt;
+    const __m256 k0 = _mm256_loadu_ps(kd);
+    const __m256 k1 = _mm256_loadu_ps(kd + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 qv =
+          _mm256_broadcast_ss(q + static_cast<long>(r) * ld_q + d);
+      a0[r] = _mm256_fmadd_ps(qv, k0, a0[r]);
+      a1[r] = _mm256_fmadd_ps(qv, k1, a1[r]);
+    }
+  }
+  const __m256 vs = _mm256_set1_ps(scale);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    float* sr = s + static_cast<long>(r) * ld_s;
+    _mm256_storeu_ps(sr, _mm256_mul_ps(a0[r], vs));
+    _mm256_storeu_ps(sr + 8, _mm256_mul_ps(a1[r], vs));
+  }
+}
+
+void ScoreTileDispatch(int r, const float* q, int ld_q, const float* kt,
+                       int ld_kt, int dh, float scale, float* s, int ld_s) {
+  switch (r) {
+    case 6:
+      return ScoreTile<6>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+    case 5:
+      return ScoreTile<5>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+    case 4:
+      return ScoreTile<4>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+    case 3:
+      return ScoreTile<3>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+    case 2:
+      return ScoreTile<2>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+    default:
+      return ScoreTile<1>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+  }
+}
+
+// probs[0..n) = softmax(s[0..n)); s is scratch (overwritten).
+void SoftmaxRowToProbs(float* s, int n, float* probs) {
+  const int n8 = n / 8 * 8;
+  const int tail = n - n8;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i tmask = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), lane);
+  const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 vm = ninf;
+  for (int c = 0; c < n8; c += 8)
+    vm = _mm256_max_ps(vm, _mm256_loadu_ps(s + c));
+  if (tail) {
+    vm = _mm256_max_ps(vm, _mm256_blendv_ps(ninf, _mm256_loadu_ps(s + n8),
+                                            _mm256_castsi256_ps(tmask)));
+  }
+  const __m256 m = _mm256_set1_ps(HMax(vm));
+  __m256 vs = _mm256_setzero_ps();
+  for (int c = 0; c < n8; c += 8) {
+    const __m256 e = Exp(_mm256_sub_ps(_mm256_loadu_ps(s + c), m));
+    _mm256_storeu_ps(s + c, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  if (tail) {
+    const __m256 e =
+        _mm256_and_ps(Exp(_mm256_sub_ps(_mm256_loadu_ps(s + n8), m)),
+                      _mm256_castsi256_ps(tmask));
+    _mm256_storeu_ps(s + n8, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  const __m256 inv = _mm256_set1_ps(1.0f / HSum(vs));
+  for (int c = 0; c < n8; c += 8) {
+    _mm256_storeu_ps(probs + c, _mm256_mul_ps(_mm256_loadu_ps(s + c), inv));
+  }
+  if (tail) {
+    _mm256_maskstore_ps(probs + n8, tmask,
+                        _mm256_mul_ps(_mm256_loadu_ps(s + n8), inv));
+  }
+}
+
+// ctx[r][0..8*NV) = sum_j p[r][j] * v[j][0..8*NV) for R rows.
+template <int R, int NV>
+void ContextTile(const float* p, int ld_p, int n_k, const float* v, int ld_v,
+                 float* ctx, int ld_ctx) {
+  __m256 acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+    for (int t = 0; t < NV; ++t) acc[r][t] = _mm256_setzero_ps();
+  }
+  for (int j = 0; j < n_k; ++j) {
+    const float* vj = v + static_cast<long>(j) * ld_v;
+    __m256 vv[NV];
+#pragma GCC unroll 2
+    for (int t = 0; t < NV; ++t) vv[t] = _mm256_loadu_ps(vj + 8 * t);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 pr =
+          _mm256_broadcast_ss(p + static_cast<long>(r) * ld_p + j);
+#pragma GCC unroll 2
+      for (int t = 0; t < NV; ++t)
+        acc[r][t] = _mm256_fmadd_ps(pr, vv[t], acc[r][t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+    for (int t = 0; t < NV; ++t) {
+      _mm256_storeu_ps(ctx + static_cast<long>(r) * ld_ctx + 8 * t, acc[r][t]);
+    }
+  }
+}
+
+template <int NV>
+void ContextTileDispatch(int r, const float* p, int n_k, const float* v,
+                         int ld_v, float* ctx, int ld_ctx) {
+  switch (r) {
+    case 6:
+      return ContextTile<6, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+    case 5:
+      return ContextTile<5, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+    case 4:
+      return ContextTile<4, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+    case 3:
+      return ContextTile<3, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+    case 2:
+      return ContextTile<2, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+    default:
+      return ContextTile<1, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
   }
 }
 
@@ -196,76 +364,49 @@ void SoftmaxRows_avx2(float* x, int rows, int cols, int ld) {
 void AttentionHead_avx2(const float* q, const float* k, const float* v,
                         int ld_qkv, int n_q, int n_k, int dh, float scale,
                         float* probs, float* ctx, int ld_ctx) {
-  if (dh % 8 != 0 || dh > 128) {
+  if (dh % 8 != 0 || dh > 128 || n_k <= 0 || n_q <= 0) {
     return AttentionHead_ref(q, k, v, ld_qkv, n_q, n_k, dh, scale, probs, ctx,
                              ld_ctx);
   }
-  // Scores: four keys at a time, reduced with horizontal adds.
-  for (int i = 0; i < n_q; ++i) {
+  // Per-thread scratch (grow-only): K^T packed [dh][ld_kt] with zero padding,
+  // and the scores [n_q][ld_kt].
+  thread_local std::vector<float> kt_buf, s_buf;
+  const int ld_kt = (n_k + kTileCols - 1) / kTileCols * kTileCols;
+  if (kt_buf.size() < static_cast<size_t>(dh) * ld_kt) {
+    kt_buf.resize(static_cast<size_t>(dh) * ld_kt);
+  }
+  if (s_buf.size() < static_cast<size_t>(n_q) * ld_kt) {
+    s_buf.resize(static_cast<size_t>(n_q) * ld_kt);
+  }
+  float* kt = kt_buf.data();
+  float* sc = s_buf.data();
+  PackKTransposed(k, ld_qkv, n_k, dh, kt, ld_kt);
+
+  // Scores: register-blocked micro-GEMM, kRows query rows x 16 keys a tile.
+  for (int i = 0; i < n_q; i += kRows) {
+    const int r = std::min(kRows, n_q - i);
     const float* qi = q + static_cast<long>(i) * ld_qkv;
-    float* pi = probs + static_cast<long>(i) * n_k;
-    int j = 0;
-    for (; j + 4 <= n_k; j += 4) {
-      const float* k0 = k + static_cast<long>(j) * ld_qkv;
-      const float* k1 = k0 + ld_qkv;
-      const float* k2 = k1 + ld_qkv;
-      const float* k3 = k2 + ld_qkv;
-      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-      __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-      for (int d = 0; d < dh; d += 8) {
-        const __m256 qv = _mm256_loadu_ps(qi + d);
-        a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
-        a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + d), a1);
-        a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + d), a2);
-        a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + d), a3);
-      }
-      const __m256 h =
-          _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-      const __m128 s4 =
-          _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-      _mm_storeu_ps(pi + j, _mm_mul_ps(s4, _mm_set1_ps(scale)));
-    }
-    for (; j < n_k; ++j) {
-      const float* kj = k + static_cast<long>(j) * ld_qkv;
-      __m256 a = _mm256_setzero_ps();
-      for (int d = 0; d < dh; d += 8) {
-        a = _mm256_fmadd_ps(_mm256_loadu_ps(qi + d), _mm256_loadu_ps(kj + d),
-                            a);
-      }
-      pi[j] = HSum(a) * scale;
+    float* si = sc + static_cast<long>(i) * ld_kt;
+    for (int j = 0; j < ld_kt; j += kTileCols) {
+      ScoreTileDispatch(r, qi, ld_qkv, kt + j, ld_kt, dh, scale, si + j, ld_kt);
     }
   }
-  SoftmaxRows_avx2(probs, n_q, n_k, n_k);
-  // Context: the row's dh/8 accumulators stay in registers when dh is a
-  // compile-time constant (common head sizes); otherwise a generic loop.
-  switch (dh / 8) {
-    case 1:
-      return AttentionContext<1>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
-    case 2:
-      return AttentionContext<2>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
-    case 4:
-      return AttentionContext<4>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
-    case 8:
-      return AttentionContext<8>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
-    case 16:
-      return AttentionContext<16>(probs, v, ld_qkv, n_q, n_k, ctx, ld_ctx);
-    default:
-      break;
-  }
-  const int nv = dh / 8;
+  // Softmax of each row's n_k scores (padding excluded), written to probs.
   for (int i = 0; i < n_q; ++i) {
+    SoftmaxRowToProbs(sc + static_cast<long>(i) * ld_kt, n_k,
+                      probs + static_cast<long>(i) * n_k);
+  }
+  // Context: kRows probability rows x 16 (or 8) head columns a tile.
+  for (int i = 0; i < n_q; i += kRows) {
+    const int r = std::min(kRows, n_q - i);
     const float* pi = probs + static_cast<long>(i) * n_k;
     float* ci = ctx + static_cast<long>(i) * ld_ctx;
-    __m256 acc[16];
-    for (int t = 0; t < nv; ++t) acc[t] = _mm256_setzero_ps();
-    for (int j = 0; j < n_k; ++j) {
-      const __m256 p = _mm256_set1_ps(pi[j]);
-      const float* vj = v + static_cast<long>(j) * ld_qkv;
-      for (int t = 0; t < nv; ++t) {
-        acc[t] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * t), acc[t]);
-      }
+    int c = 0;
+    for (; c + 16 <= dh; c += 16) {
+      ContextTileDispatch<2>(r, pi, n_k, v + c, ld_qkv, ci + c, ld_ctx);
     }
-    for (int t = 0; t < nv; ++t) _mm256_storeu_ps(ci + 8 * t, acc[t]);
+    if (c < dh)
+      ContextTileDispatch<1>(r, pi, n_k, v + c, ld_qkv, ci + c, ld_ctx);
   }
 }
 

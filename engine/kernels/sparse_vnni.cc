@@ -66,7 +66,6 @@ void Sparse4x1TileVnni(const PackedSparseInt8& w, const void* xv, ActType act,
   const uint16_t* col = w.col().data();
   const int32_t* vq = reinterpret_cast<const int32_t*>(w.val().data());
   const int32_t* col_sum = w.col_sums().data();
-  alignas(64) int32_t tmp[4][16];
   for (int rb = 0; rb < w.n() / 4; ++rb) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     const uint32_t qend = row_ptr[rb + 1] / 4;
@@ -88,18 +87,38 @@ void Sparse4x1TileVnni(const PackedSparseInt8& w, const void* xv, ActType act,
     }
     const int32_t* cs = col_sum + 4 * rb;
     const int32_t c = s8 ? 128 : 0;
-    _mm512_store_si512(tmp[0],
-                       _mm512_sub_epi32(a0, _mm512_set1_epi32(c * cs[0])));
-    _mm512_store_si512(tmp[1],
-                       _mm512_sub_epi32(a1, _mm512_set1_epi32(c * cs[1])));
-    _mm512_store_si512(tmp[2],
-                       _mm512_sub_epi32(a2, _mm512_set1_epi32(c * cs[2])));
-    _mm512_store_si512(tmp[3],
-                       _mm512_sub_epi32(a3, _mm512_set1_epi32(c * cs[3])));
-    for (int t = 0; t < mt; ++t) {
-      _mm_storeu_si128(
-          reinterpret_cast<__m128i*>(out + t * ldo + 4 * rb),
-          _mm_setr_epi32(tmp[0][t], tmp[1][t], tmp[2][t], tmp[3][t]));
+    a0 = _mm512_sub_epi32(a0, _mm512_set1_epi32(c * cs[0]));
+    a1 = _mm512_sub_epi32(a1, _mm512_set1_epi32(c * cs[1]));
+    a2 = _mm512_sub_epi32(a2, _mm512_set1_epi32(c * cs[2]));
+    a3 = _mm512_sub_epi32(a3, _mm512_set1_epi32(c * cs[3]));
+    // 4x16 -> 16x4 transpose in registers: 128-bit lane L of r_u holds
+    // row t = 4L + u as {a0[t], a1[t], a2[t], a3[t]}.
+    const __m512i lo01 = _mm512_unpacklo_epi32(a0, a1);
+    const __m512i hi01 = _mm512_unpackhi_epi32(a0, a1);
+    const __m512i lo23 = _mm512_unpacklo_epi32(a2, a3);
+    const __m512i hi23 = _mm512_unpackhi_epi32(a2, a3);
+    const __m512i r[4] = {
+        _mm512_unpacklo_epi64(lo01, lo23), _mm512_unpackhi_epi64(lo01, lo23),
+        _mm512_unpacklo_epi64(hi01, hi23), _mm512_unpackhi_epi64(hi01, hi23)};
+    int32_t* o = out + 4 * rb;
+    if (mt == 16) {
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o + u * ldo),
+                         _mm512_castsi512_si128(r[u]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o + (4 + u) * ldo),
+                         _mm512_extracti32x4_epi32(r[u], 1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o + (8 + u) * ldo),
+                         _mm512_extracti32x4_epi32(r[u], 2));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o + (12 + u) * ldo),
+                         _mm512_extracti32x4_epi32(r[u], 3));
+      }
+    } else {
+      alignas(64) int32_t tmp[4][16];
+      for (int u = 0; u < 4; ++u) _mm512_store_si512(tmp[u], r[u]);
+      for (int t = 0; t < mt; ++t) {
+        std::memcpy(o + t * ldo, &tmp[t % 4][4 * (t / 4)], 4 * sizeof(int32_t));
+      }
     }
   }
 }
