@@ -9,36 +9,12 @@
 #include <cmath>
 
 #include "engine/kernels/epilogue.h"
+#include "engine/kernels/simd_math_avx2.h"
 
 namespace fastrel::internal {
 namespace {
 
-// erf(x) for 8 floats; |error| of a few float ulps of the result.
-__m256 Erf8(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)),
-                    _mm256_set1_ps(4.0f));
-  const __m256 x2 = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
-  p = _mm256_mul_ps(p, x);
-  __m256 q = _mm256_set1_ps(-1.45660718464996e-05f);
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-2.13374055278905e-04f));
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
-  return _mm256_div_ps(p, q);
-}
-
-__m256 Gelu8(__m256 y) {
-  const __m256 e = Erf8(_mm256_mul_ps(y, _mm256_set1_ps(0.70710678118654752f)));
-  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), y),
-                       _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-}
+using simd::Gelu8;
 
 inline float Gelu(float y) {
   return _mm256_cvtss_f32(Gelu8(_mm256_set1_ps(y)));
