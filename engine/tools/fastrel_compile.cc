@@ -30,6 +30,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -46,6 +48,7 @@
 #include "engine/model/model.h"
 #include "engine/model/safetensors.h"
 #include "engine/runtime/int8_linear.h"
+#include "engine/runtime/length_config.h"
 
 ABSL_FLAG(std::string, input, "", "Source Hugging Face BERT directory.");
 ABSL_FLAG(std::string, output, "", "Compiled model directory to write.");
@@ -61,6 +64,13 @@ ABSL_FLAG(std::string, calibration, "",
 ABSL_FLAG(int, calibration_rows, 512,
           "Calibration pairs: fixed-seed random sample of the file.");
 ABSL_FLAG(int, calibration_batch, 32, "Pairs per calibration batch.");
+ABSL_FLAG(std::string, calibration_keep_ratios, "1",
+          "Length configs the calibration passes run under, ';'-separated: "
+          "'1' (or 'full') = the full model, else one keep ratio per layer, "
+          "comma-separated, non-increasing, in (0, 1], e.g. "
+          "'1;0.7,0.5,0.4,0.3'. Each linear's Hessian is the mean of the "
+          "per-config Hessians (each config weighs the same, however many "
+          "tokens it keeps).");
 ABSL_FLAG(int, block_size, 128, "OBS sweep block size (columns).");
 ABSL_FLAG(double, percdamp, 0.01, "OBS damping (fraction of mean diag H).");
 ABSL_FLAG(std::string, activation_quantization, "dynamic_per_token",
@@ -104,7 +114,34 @@ struct Options {
   ActQuantScheme act = ActQuantScheme::kDynamicSymmetric;
   compile::ObsOptions obs;
   std::vector<std::string> dense_layers;
+  std::vector<LengthConfig> calibration_configs;  // >= 1; {} = full
 };
+
+// Parses --calibration_keep_ratios (see the flag); the per-layer count is
+// checked against the model later (ValidateConfigs).
+absl::StatusOr<std::vector<LengthConfig>> ParseCalibrationConfigs(
+    const std::string& spec) {
+  std::vector<LengthConfig> out;
+  for (absl::string_view part : absl::StrSplit(spec, ';')) {
+    part = absl::StripAsciiWhitespace(part);
+    if (part == "1" || part == "full") {
+      out.emplace_back();
+      continue;
+    }
+    LengthConfig c;
+    for (absl::string_view r : absl::StrSplit(part, ',')) {
+      double v;
+      if (!absl::SimpleAtod(absl::StripAsciiWhitespace(r), &v)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--calibration_keep_ratios: '", std::string(part),
+                         "' is not '1' or a comma-separated list of ratios"));
+      }
+      c.keep_ratios.push_back(v);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
 
 absl::StatusOr<Options> ParseOptions() {
   Options o;
@@ -167,6 +204,10 @@ absl::StatusOr<Options> ParseOptions() {
            absl::GetFlag(FLAGS_dense_layers), ',', absl::SkipEmpty())) {
     o.dense_layers.emplace_back(part);
   }
+  absl::StatusOr<std::vector<LengthConfig>> cc =
+      ParseCalibrationConfigs(absl::GetFlag(FLAGS_calibration_keep_ratios));
+  if (!cc.ok()) return cc.status();
+  o.calibration_configs = std::move(*cc);
   return o;
 }
 
@@ -193,9 +234,10 @@ std::vector<PackedBatch> CalibrationBatches(const Model& model,
   return out;
 }
 
-// Per input of one layer: Hessian and max |x| (for static scales).
+// Per input of one layer: Hessian (one accumulator per calibration length
+// config) and max |x| over all configs (for static scales).
 struct InputStats {
-  std::unique_ptr<HessianAccumulator> h;
+  std::vector<HessianAccumulator> h;
   float amax = 0;
   absl::Status status;
 };
@@ -272,6 +314,13 @@ int Run() {
   absl::StatusOr<BertParams> orig = LoadBertParams(**st, (*model)->config());
   if (!orig.ok()) return fail(orig.status());
   st->reset();
+  for (const LengthConfig& c : opts->calibration_configs) {
+    if (absl::Status s = c.Validate(orig->dims.num_layers); !s.ok()) {
+      return fail(absl::InvalidArgumentError(
+                      absl::StrCat("--calibration_keep_ratios: ", s.message())),
+                  2);
+    }
+  }
 
   ReadPairsOptions ro;
   absl::StatusOr<std::vector<LabeledPair>> pairs =
@@ -293,11 +342,12 @@ int Run() {
   contents.params = *orig;
   std::printf(
       "%s: %s -> %s, method %s, pattern %s, sparsity %.3f, %d "
-      "calibration pairs in %zu batches\n",
+      "calibration pairs in %zu batches x %zu length configs (%s)\n",
       kTool, input.c_str(), output.c_str(),
       std::string(compile::MethodName(opts->method)).c_str(),
       absl::GetFlag(FLAGS_pattern).c_str(), opts->sparsity, cal_rows,
-      batches.size());
+      batches.size(), opts->calibration_configs.size(),
+      absl::GetFlag(FLAGS_calibration_keep_ratios).c_str());
   for (int l = 0; l < dims.num_layers; ++l) {
     // Model with layers < l compressed (int8 ops), the rest fp32.
     auto layers =
@@ -310,8 +360,10 @@ int Run() {
                          LinearKind::kIntermediate, LinearKind::kOutput}) {
       const int in =
           k == LinearKind::kOutput ? dims.intermediate_size : dims.hidden_size;
-      stats[static_cast<int>(k)].h = std::make_unique<HessianAccumulator>(in);
+      stats[static_cast<int>(k)].h.assign(opts->calibration_configs.size(),
+                                          HessianAccumulator(in));
     }
+    size_t config = 0;  // calibration config of the running passes
     ForwardTrace trace;
     trace.linear_observer = [&](const LinearInput& x) {
       if (x.id.layer != l) return;
@@ -321,25 +373,34 @@ int Run() {
       const size_t n = static_cast<size_t>(x.rows) * x.cols;
       for (size_t i = 0; i < n; ++i)
         s.amax = std::max(s.amax, std::abs(x.x[i]));
-      absl::Status a = s.h->Add(absl::MakeConstSpan(x.x, n), x.rows);
+      absl::Status a = s.h[config].Add(absl::MakeConstSpan(x.x, n), x.rows);
       if (s.status.ok()) s.status = a;
     };
     std::unique_ptr<Workspace> ws = (*enc)->NewWorkspace();
     std::vector<float> logits;
-    for (const PackedBatch& b : batches) {
-      logits.resize(b.num_sequences());
-      if (absl::Status s =
-              (*enc)->Forward(b, LengthConfig{}, ws.get(), logits, &trace);
-          !s.ok()) {
-        return fail(s);
+    for (config = 0; config < opts->calibration_configs.size(); ++config) {
+      for (const PackedBatch& b : batches) {
+        logits.resize(b.num_sequences());
+        if (absl::Status s = (*enc)->Forward(
+                b, opts->calibration_configs[config], ws.get(), logits, &trace);
+            !s.ok()) {
+          return fail(s);
+        }
       }
     }
+    // H = mean over configs of each config's (row-normalised) Hessian.
     std::map<int, std::vector<double>> hessians;
     for (auto& [k, s] : stats) {
       if (!s.status.ok()) return fail(s.status);
-      absl::StatusOr<std::vector<double>> h = s.h->Hessian();
-      if (!h.ok()) return fail(h.status());
-      hessians[k] = std::move(*h);
+      std::vector<double>& sum = hessians[k];
+      for (const HessianAccumulator& acc : s.h) {
+        absl::StatusOr<std::vector<double>> h = acc.Hessian();
+        if (!h.ok()) return fail(h.status());
+        if (sum.empty()) sum.assign(h->size(), 0.0);
+        for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*h)[i];
+      }
+      const double inv = 1.0 / static_cast<double>(s.h.size());
+      for (double& v : sum) v *= inv;
     }
     for (LinearKind kind : {LinearKind::kQuery, LinearKind::kKey,
                             LinearKind::kValue, LinearKind::kAttentionOutput,

@@ -91,6 +91,22 @@ TEST_F(ToolErrorsTest, UnknownPatternAndMethod) {
       "int4");
 }
 
+TEST_F(ToolErrorsTest, BadCalibrationKeepRatios) {
+  const std::string cal =
+      "--pattern 4x1 --sparsity 0.8 --calibration " + calib_;
+  // Not monotone, wrong layer count, out of range, not a number, empty item.
+  ExpectCompileError(cal + " --calibration_keep_ratios '1;0.5,0.6,0.4,0.3'",
+                     "non-increasing");
+  ExpectCompileError(cal + " --calibration_keep_ratios '0.7,0.5'",
+                     "the model has 4 layers");
+  ExpectCompileError(cal + " --calibration_keep_ratios '1;1.2,1,1,1'",
+                     "must be in (0, 1]");
+  ExpectCompileError(cal + " --calibration_keep_ratios '1;0.7,x,0.4,0.3'",
+                     "--calibration_keep_ratios");
+  ExpectCompileError(cal + " --calibration_keep_ratios '1;'",
+                     "--calibration_keep_ratios");
+}
+
 TEST_F(ToolErrorsTest, BadCalibrationRowsNameTheLine) {
   const std::string bad = dir_ + "/bad.tsv";
   std::ofstream(bad) << "query\tdocument\tlabel\nq1\td1\t1\nonly-one-field\n";
