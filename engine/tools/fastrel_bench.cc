@@ -8,7 +8,8 @@
 //                  [--cost_compare_features]]
 //                 [--roofline]
 //   fastrel-bench --compare DIR1,DIR2,... [--variant full] ...
-//   fastrel-bench --synthetic bert-base [--keep_ratios ...] ...
+//   fastrel-bench --synthetic bert-base [--synthetic_format fp32,dense-int8,
+//                 4x1:0.8,...] [--keep_ratios ...] ...
 //
 // Reads (query, document) pairs from a TSV with a header line
 // (query<TAB>document[<TAB>label]), tokenizes them with the (first) model's
@@ -29,9 +30,15 @@
 // --cost_model calibrates the per-variant cost model (engine/runtime/
 // cost_model.h) on the runs, then times fresh random batch shapes and
 // reports the relative error of predicted vs measured batch time.
-// --synthetic bert-base builds a BERT-base-shaped fp32 model (12 layers,
-// hidden 768, 12 heads, FFN 3072, vocab 30522, 512 positions) with random
-// weights in memory, tokenizing with --synthetic_vocab (the demo vocab).
+// --synthetic bert-base builds a BERT-base-shaped model (12 layers, hidden
+// 768, 12 heads, FFN 3072, vocab 30522, 512 positions) with random weights in
+// memory (engine/tools/synthetic_model.h), tokenizing with --synthetic_vocab
+// (the demo vocab). --synthetic_format lists the weight formats of its
+// encoder linears, one run each on the same batches and the same random
+// weights: fp32, dense-int8 (per-channel symmetric int8), 4x1:S /
+// unstructured:S (magnitude-pruned to sparsity S, then int8), 2:4, 1:4; the
+// int8 ones use dynamic per-token activation quantization. Accuracy of a
+// random model is meaningless; only the speed is.
 // Numbers on a shared machine are noisy; compare runs within one invocation.
 #include <omp.h>
 #include <pthread.h>
@@ -61,6 +68,7 @@
 #include "engine/model/model.h"
 #include "engine/runtime/bert_encoder.h"
 #include "engine/runtime/cost_model.h"
+#include "engine/tools/synthetic_model.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, model, "", "Model directory (HF BERT or compiled).");
@@ -71,8 +79,16 @@ ABSL_FLAG(std::string, compare, "",
           "Comma-separated model directories to run on the same batches "
           "(instead of --model); prints throughput ratios to the first.");
 ABSL_FLAG(std::string, synthetic, "",
-          "Instead of --model: 'bert-base' = a BERT-base-shaped fp32 model "
-          "with random weights built in memory.");
+          "Instead of --model: 'bert-base' = a BERT-base-shaped model with "
+          "random weights built in memory ('tiny' = 2 layers, hidden 64, for "
+          "tests).");
+ABSL_FLAG(std::string, synthetic_format, "fp32",
+          "Comma-separated weight formats of the --synthetic encoder linears, "
+          "one run each on the same batches and weights (ratios to the first): "
+          "fp32 | dense-int8 | 4x1:S | unstructured:S | 2:4 | 1:4, S = "
+          "sparsity in (0, 1); e.g. fp32,dense-int8,4x1:0.8. int8 formats are "
+          "magnitude-pruned, per-channel symmetric int8 weights with dynamic "
+          "per-token activations.");
 ABSL_FLAG(std::string, synthetic_vocab, FASTREL_DEFAULT_VOCAB,
           "vocab.txt used to tokenize the pairs for --synthetic.");
 ABSL_FLAG(std::string, data, FASTREL_DEFAULT_DATA,
@@ -120,7 +136,10 @@ using nlohmann::json;
 
 // One thing to time: a variant (weights + length config) of a model.
 struct Run {
-  std::string label;  // model dir or "synthetic bert-base"
+  std::string label;       // model dir or "synthetic bert-base"
+  std::string format;      // --synthetic only: the SyntheticFormat name
+  double build_s = 0;      // --synthetic only: seconds to build the encoder
+  double build_cpu_s = 0;  // the same on the process's CPU time
   std::string version;
   std::string variant;
   const Encoder* encoder = nullptr;
@@ -153,6 +172,12 @@ double ThreadCpuMs() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+double ProcessCpuS() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 struct WorkerTimes {
@@ -228,68 +253,6 @@ absl::StatusOr<LengthConfig> ParseKeepRatios(const std::string& r,
                                       std::string(s.message()));
   }
   return length;
-}
-
-// BERT-base-shaped fp32 encoder with random weights (uniform, std ~0.02).
-absl::StatusOr<std::unique_ptr<BertEncoder>> SyntheticBertBase(uint64_t seed) {
-  BertParams p;
-  EncoderDims& d = p.dims;
-  d.vocab_size = 30522;
-  d.hidden_size = 768;
-  d.num_layers = 12;
-  d.num_heads = 12;
-  d.intermediate_size = 3072;
-  d.max_positions = 512;
-  d.type_vocab_size = 2;
-  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
-  // xorshift64*: fast enough for ~110M weights.
-  auto fill = [&state](std::vector<float>* v, size_t n) {
-    v->resize(n);
-    for (float& x : *v) {
-      state ^= state >> 12;
-      state ^= state << 25;
-      state ^= state >> 27;
-      const uint64_t r = state * 0x2545F4914F6CDD1Dull;
-      // Uniform in [-0.0346, 0.0346): standard deviation 0.02.
-      x = static_cast<float>((r >> 40) * (1.0 / (1ull << 24)) - 0.5) * 0.0693f;
-    }
-  };
-  auto dense = [&](int in, int out) {
-    DenseParams dp;
-    dp.in = in;
-    dp.out = out;
-    fill(&dp.weight, static_cast<size_t>(in) * out);
-    dp.bias.assign(out, 0.0f);
-    return dp;
-  };
-  auto norm = [&] {
-    LayerNormParams n;
-    n.gamma.assign(d.hidden_size, 1.0f);
-    n.beta.assign(d.hidden_size, 0.0f);
-    return n;
-  };
-  const int h = d.hidden_size;
-  fill(&p.word_embeddings, static_cast<size_t>(d.vocab_size) * h);
-  fill(&p.position_embeddings, static_cast<size_t>(d.max_positions) * h);
-  fill(&p.token_type_embeddings, static_cast<size_t>(d.type_vocab_size) * h);
-  p.embedding_norm = norm();
-  for (int l = 0; l < d.num_layers; ++l) {
-    BertLayerParams layer;
-    layer.query = dense(h, h);
-    layer.key = dense(h, h);
-    layer.value = dense(h, h);
-    layer.attention_output = dense(h, h);
-    layer.attention_norm = norm();
-    layer.intermediate = dense(h, d.intermediate_size);
-    layer.output = dense(d.intermediate_size, h);
-    layer.output_norm = norm();
-    p.layers.push_back(std::move(layer));
-  }
-  p.pooler = dense(h, h);
-  p.classifier = dense(h, 1);
-  absl::StatusOr<std::unique_ptr<BertEncoder>> e = NewFp32Encoder(std::move(p));
-  if (!e.ok()) return e.status();
-  return e;
 }
 
 absl::StatusOr<CostFeatures> ParseFeatures(const std::string& s,
@@ -509,6 +472,11 @@ int Main(const std::string& command) {
                  "--synthetic\n");
     return 2;
   }
+  if (synthetic.empty() && absl::GetFlag(FLAGS_synthetic_format) != "fp32") {
+    std::fprintf(stderr,
+                 "fastrel-bench: --synthetic_format needs --synthetic\n");
+    return 2;
+  }
   if (!absl::GetFlag(FLAGS_keep_ratios).empty() &&
       absl::GetFlag(FLAGS_all_variants)) {
     std::fprintf(stderr,
@@ -520,39 +488,57 @@ int Main(const std::string& command) {
 
   // The runs.
   std::vector<std::unique_ptr<Model>> models;
-  std::unique_ptr<BertEncoder> synthetic_encoder;
+  std::vector<std::unique_ptr<BertEncoder>> synthetic_encoders;
   std::unique_ptr<Tokenizer> synthetic_tokenizer;
   const Tokenizer* tokenizer = nullptr;
   int max_seq_len = absl::GetFlag(FLAGS_max_seq_len);
   std::vector<Run> runs;
   const std::string keep = absl::GetFlag(FLAGS_keep_ratios);
   if (!synthetic.empty()) {
-    if (synthetic != "bert-base") {
-      std::fprintf(stderr, "fastrel-bench: --synthetic must be bert-base\n");
-      return 2;
+    absl::StatusOr<EncoderDims> dims = SyntheticDims(synthetic);
+    if (!dims.ok()) return Fail(dims.status());
+    std::vector<SyntheticFormat> formats;
+    for (absl::string_view spec : absl::StrSplit(
+             absl::GetFlag(FLAGS_synthetic_format), ',', absl::SkipEmpty())) {
+      absl::StatusOr<SyntheticFormat> f =
+          ParseSyntheticFormat(std::string(spec));
+      if (!f.ok()) return Fail(f.status());
+      formats.push_back(*f);
     }
-    auto e = SyntheticBertBase(absl::GetFlag(FLAGS_seed));
-    if (!e.ok()) return Fail(e.status());
-    synthetic_encoder = std::move(*e);
+    if (formats.empty()) {
+      return Fail(absl::InvalidArgumentError("--synthetic_format is empty"));
+    }
     auto tok = Tokenizer::FromVocabFile(absl::GetFlag(FLAGS_synthetic_vocab),
                                         TokenizerOptions{});
     if (!tok.ok()) return Fail(tok.status());
     synthetic_tokenizer = std::make_unique<Tokenizer>(std::move(*tok));
     tokenizer = synthetic_tokenizer.get();
-    Run r;
-    r.label = "synthetic bert-base";
-    r.version = "random";
-    r.variant = "full";
-    r.encoder = synthetic_encoder.get();
-    r.dims = synthetic_encoder->dims();
-    if (!keep.empty()) {
-      auto length = ParseKeepRatios(keep, r.dims.num_layers);
-      if (!length.ok()) return Fail(length.status());
-      r.length = *length;
-      r.variant = "keep_ratios";
+    for (const SyntheticFormat& f : formats) {
+      // The same seed for every format: the same random fp32 weights.
+      const auto t0 = Clock::now();
+      const double c0 = ProcessCpuS();
+      auto e = NewSyntheticEncoder(
+          RandomBertParams(*dims, absl::GetFlag(FLAGS_seed)), f);
+      if (!e.ok()) return Fail(e.status());
+      Run r;
+      r.build_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      r.build_cpu_s = ProcessCpuS() - c0;
+      r.label = "synthetic " + synthetic;
+      r.format = f.name;
+      r.version = "random";
+      r.variant = "full";
+      r.encoder = e->get();
+      r.dims = (*e)->dims();
+      synthetic_encoders.push_back(std::move(*e));
+      if (!keep.empty()) {
+        auto length = ParseKeepRatios(keep, r.dims.num_layers);
+        if (!length.ok()) return Fail(length.status());
+        r.length = *length;
+        r.variant = "keep_ratios";
+      }
+      max_seq_len = std::min(max_seq_len, r.dims.max_positions);
+      runs.push_back(r);
     }
-    max_seq_len = std::min(max_seq_len, r.dims.max_positions);
-    runs.push_back(r);
   } else {
     for (const std::string& dir : dirs) {
       ModelLoadOptions lo;
@@ -722,6 +708,11 @@ int Main(const std::string& command) {
         {"effective_gops", gops},
         {"effective_gops_cpu", gops_cpu},
     };
+    if (!run.format.empty()) {
+      r["format"] = run.format;
+      r["build_s"] = run.build_s;
+      r["build_cpu_s"] = run.build_cpu_s;
+    }
     if (roofline.fp32_gflops > 0) {
       r["pct_of_fp32_peak"] = 100 * gops_cpu / roofline.fp32_gflops;
       r["pct_of_int8_peak"] = 100 * gops_cpu / roofline.int8_gops;
@@ -737,6 +728,10 @@ int Main(const std::string& command) {
                   run.label.c_str(), run.version.c_str(), run.variant.c_str(),
                   run.encoder->Describe().c_str(),
                   GetCpuFeatures().ToString().c_str());
+      if (!run.format.empty()) {
+        std::printf("format %s, built in %.1f s (%.1f s CPU)\n",
+                    run.format.c_str(), run.build_s, run.build_cpu_s);
+      }
       std::printf("%d batches x %d pairs, %.1f tokens/pair\n", num_batches,
                   batch, avg_tokens);
       std::printf(
