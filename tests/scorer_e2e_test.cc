@@ -390,8 +390,21 @@ TEST_F(ScorerE2ETest, TightBudgetRunsACheaperVariant) {
                 {{"model", "demo"}, {"variant", "full"}});
   ScoreRequest request = Request(query, docs);
   request.mutable_options()->set_budget_ms(budget_ms);
+  // A stall of the shared machine before the batch starts can leave even the
+  // cheapest variant no time (the pairs are then shed): retry a few times.
+  // A reply with the full variant fails the test at once.
+  constexpr int kAttempts = 3;
   ScoreResponse response;
-  grpc::Status status = Score(request, &response);
+  grpc::Status status;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    response.Clear();
+    status = Score(request, &response);
+    if (status.ok()) break;
+    EXPECT_THAT(status.error_code(),
+                ::testing::AnyOf(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 grpc::StatusCode::DEADLINE_EXCEEDED))
+        << status.error_message();
+  }
   ASSERT_TRUE(status.ok()) << status.error_message() << " (budget " << budget_ms
                            << " ms, full predicted " << full << ", cheapest "
                            << cheapest << ")";
