@@ -1,6 +1,8 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +14,40 @@
 #include "server/registry/engine_servable.h"
 
 namespace fastrel::server {
+namespace {
+
+CalibrationOptions CalibrationOptionsFromConfig(
+    const fastrel::v1::CostModelConfig& c) {
+  CalibrationOptions o;
+  o.budget_ms = c.budget_ms();
+  o.min_shapes_per_variant = c.min_shapes_per_variant();
+  o.max_shapes_per_variant =
+      std::max(o.max_shapes_per_variant, o.min_shapes_per_variant);
+  o.max_batch_tokens = c.max_batch_tokens();
+  o.max_sequences = c.max_sequences();
+  o.reps_per_shape = c.reps_per_shape();
+  o.warmup_batches = 1;
+  o.seed = c.seed();
+  return o;
+}
+
+// Logs a loaded servable's cost model and exports its calibration errors.
+void ReportCostModel(const Servable& servable, ServerMetrics* metrics) {
+  const CostModelInfo* cost = servable.cost_model();
+  if (cost == nullptr) return;
+  std::fprintf(stderr,
+               "fastrel-server: model '%s': cost model calibrated in %.2f s "
+               "(%s clock)\n%s",
+               servable.name().c_str(), cost->calibration_seconds,
+               cost->clock.c_str(), cost->report.c_str());
+  metrics->SetCostModelCalibration(servable.name(), cost->calibration_seconds);
+  for (const VariantInfo& v : servable.variants()) {
+    metrics->SetCostModelError(servable.name(), v.name, v.cost_median_rel_error,
+                               v.cost_p90_rel_error);
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<FastrelServer>> FastrelServer::Start(
     const fastrel::v1::ServerConfig& config, Clock* clock) {
@@ -33,10 +69,13 @@ absl::StatusOr<std::unique_ptr<FastrelServer>> FastrelServer::Start(
   EngineServableOptions servable_options;
   servable_options.max_seq_len = c.tokenizer().max_seq_len();
   servable_options.max_query_tokens = c.tokenizer().max_query_tokens();
+  servable_options.calibrate = !c.cost_model().disable();
+  servable_options.calibration = CalibrationOptionsFromConfig(c.cost_model());
   for (const auto& m : c.models()) {
     absl::StatusOr<std::shared_ptr<const Servable>> servable =
         LoadEngineServable(m.name(), m.path(), servable_options);
     if (!servable.ok()) return servable.status();
+    ReportCostModel(**servable, server->metrics_.get());
     if (absl::Status s = server->registry_->Add(*std::move(servable));
         !s.ok()) {
       return s;
@@ -57,6 +96,10 @@ absl::StatusOr<std::unique_ptr<FastrelServer>> FastrelServer::Start(
 
   SchedulerOptions scheduler_options;
   scheduler_options.shedding = !c.scheduler().disable_shedding();
+  scheduler_options.cost_aware.relative_margin =
+      c.scheduler().cost_margin_fraction();
+  scheduler_options.cost_aware.absolute_margin =
+      absl::Microseconds(c.scheduler().cost_margin_micros());
   server->scheduler_ =
       std::make_unique<Scheduler>(scheduler_options, /*chooser=*/nullptr);
 

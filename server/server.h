@@ -31,7 +31,8 @@ class FastrelServer {
  public:
   // Starts a server for `config` (ApplyDefaults already applied; validated
   // here). Port 0 picks a free port (see port()). Health turns SERVING once
-  // every model is loaded and the server listens. Errors: invalid config,
+  // every model is loaded (and its cost model calibrated, unless
+  // config.cost_model.disable) and the server listens. Errors: invalid config,
   // model load failures (naming the file), port in use.
   static absl::StatusOr<std::unique_ptr<FastrelServer>> Start(
       const fastrel::v1::ServerConfig& config, Clock* clock = RealClock());
@@ -46,6 +47,8 @@ class FastrelServer {
   // The config in use (defaults applied).
   const fastrel::v1::ServerConfig& config() const { return config_; }
   ServerMetrics& metrics() { return *metrics_; }
+  // The served models.
+  const ModelRegistry& registry() const { return *registry_; }
   int num_workers() const { return workers_->num_workers(); }
 
   // Drains: health NOT_SERVING, new requests UNAVAILABLE, waits up to `grace`

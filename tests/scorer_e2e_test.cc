@@ -1,11 +1,13 @@
 // End-to-end tests of fastrel.v1.Scorer: the real server (FastrelServer) on
 // the bundled demo model, in-process on 127.0.0.1:<free port>, called over a
 // real loopback gRPC channel.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -46,7 +48,37 @@ fastrel::v1::ServerConfig TestConfig() {
   // Success cases must not be shed on a loaded CI machine.
   config.mutable_scheduler()->set_default_budget_ms(60000);
   config.set_shutdown_grace_seconds(30);
+  // A small, quick calibration (every server start pays for it): the
+  // cost-model tests below need a cost model, not a precise one.
+  config.mutable_cost_model()->set_budget_ms(0);
+  config.mutable_cost_model()->set_min_shapes_per_variant(4);
+  config.mutable_cost_model()->set_max_batch_tokens(1024);
   return config;
+}
+
+// Sum of the samples (histograms) or values (counters, gauges) of metric
+// `name` in `server` whose labels include every pair of `labels`.
+double MetricSum(
+    FastrelServer& server, const std::string& name,
+    const std::vector<std::pair<std::string, std::string>>& labels = {}) {
+  double sum = 0;
+  for (const auto& family : server.metrics().registry()->Collect()) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      bool match = true;
+      for (const auto& [k, v] : labels) {
+        bool found = false;
+        for (const auto& label : metric.label) {
+          found |= label.name == k && label.value == v;
+        }
+        match &= found;
+      }
+      if (!match) continue;
+      sum += metric.counter.value + metric.gauge.value +
+             static_cast<double>(metric.histogram.sample_count);
+    }
+  }
+  return sum;
 }
 
 class ScorerE2ETest : public ::testing::Test {
@@ -259,6 +291,138 @@ TEST_F(ScorerE2ETest, TooShortGrpcDeadlineIsDeadlineExceeded) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
 }
 
+TEST_F(ScorerE2ETest, HealthIsServingOnceTheCostModelIsCalibrated) {
+  // Start() returned, so health reports SERVING: the cost model is there.
+  auto servable = server_->registry().Get("demo");
+  ASSERT_TRUE(servable.ok()) << servable.status();
+  const CostModelInfo* cost = (*servable)->cost_model();
+  ASSERT_NE(cost, nullptr);
+  EXPECT_GT(cost->calibration_seconds, 0);
+  EXPECT_EQ(cost->clock, "thread_cpu");
+  EXPECT_THAT(cost->report, HasSubstr("lat-4"));
+  EXPECT_GT(MetricSum(*server_, "fastrel_cost_model_calibration_seconds",
+                      {{"model", "demo"}}),
+            0);
+  // A held-out error gauge per variant.
+  for (const VariantInfo& v : (*servable)->variants()) {
+    EXPECT_GE(v.cost_p90_rel_error, 0) << v.name;
+    bool exported = false;
+    for (const auto& family : server_->metrics().registry()->Collect()) {
+      if (family.name != "fastrel_cost_model_holdout_p90_relative_error") {
+        continue;
+      }
+      for (const auto& metric : family.metric) {
+        for (const auto& label : metric.label) {
+          exported |= label.name == "variant" && label.value == v.name;
+        }
+      }
+    }
+    EXPECT_TRUE(exported) << v.name;
+  }
+  auto overall = CheckHealth(*channel_, "", absl::Seconds(10));
+  ASSERT_TRUE(overall.ok()) << overall.status();
+  EXPECT_EQ(*overall, "SERVING");
+}
+
+TEST_F(ScorerE2ETest, PredictedVersusMeasuredCostIsExported) {
+  const double before =
+      MetricSum(*server_, "fastrel_cost_prediction_relative_error",
+                {{"model", "demo"}, {"variant", "full"}, {"clock", "wall"}});
+  constexpr int kRequests = 5;
+  for (int i = 0; i < kRequests; ++i) {
+    const GoldenPair& g = (*golden_)[i];
+    ScoreResponse response;
+    ASSERT_TRUE(Score(Request(g.query, {g.document}), &response).ok());
+    EXPECT_EQ(response.variant(), "full");  // generous default budget
+  }
+  EXPECT_GE(
+      MetricSum(*server_, "fastrel_cost_prediction_relative_error",
+                {{"model", "demo"}, {"variant", "full"}, {"clock", "wall"}}),
+      before + kRequests);
+  EXPECT_GE(
+      MetricSum(
+          *server_, "fastrel_cost_prediction_relative_error",
+          {{"model", "demo"}, {"variant", "full"}, {"clock", "thread_cpu"}}),
+      kRequests);
+  EXPECT_GT(MetricSum(*server_, "fastrel_cost_predicted_seconds_total",
+                      {{"model", "demo"}, {"variant", "full"}}),
+            0);
+  EXPECT_GT(
+      MetricSum(*server_, "fastrel_cost_measured_seconds_total",
+                {{"model", "demo"}, {"variant", "full"}, {"clock", "wall"}}),
+      0);
+}
+
+// A budget the full variant cannot meet (its prediction plus the scheduler's
+// margin exceeds it) but a cheaper one can: the response names a cheaper
+// variant. The budget comes from the server's own predictions, so the test
+// holds on a fast or a slow machine.
+TEST_F(ScorerE2ETest, TightBudgetRunsACheaperVariant) {
+  auto servable = server_->registry().Get("demo");
+  ASSERT_TRUE(servable.ok());
+  ASSERT_GE((*servable)->variants().size(), 2u);
+  // Golden documents up to ~2000 tokens: one batch, tens of milliseconds.
+  const std::string query = (*golden_)[0].query;
+  std::vector<std::string> docs;
+  std::vector<int> lengths;
+  int tokens = 0;
+  for (const GoldenPair& g : *golden_) {
+    const int n = static_cast<int>(
+        (*servable)->Encode(query, g.document).input_ids.size());
+    if (tokens + n > 2000) break;
+    docs.push_back(g.document);
+    lengths.push_back(n);
+    tokens += n;
+  }
+  const absl::Duration full = (*servable)->PredictCost(0, lengths);
+  absl::Duration cheapest = full;
+  for (int v = 1; v < static_cast<int>((*servable)->variants().size()); ++v) {
+    cheapest = std::min(cheapest, (*servable)->PredictCost(v, lengths));
+  }
+  ASSERT_GT(full, absl::ZeroDuration());
+  ASSERT_LT(cheapest, full * 0.8) << "the demo's variants are not cheaper";
+  // The full variant needs full * 1.2 + 0.5 ms (default margins): 1.1 x full
+  // never fits, and leaves the cheapest variant room to run.
+  const double budget_ms = absl::ToDoubleMilliseconds(full * 1.1);
+  const double cheap_batches_before =
+      MetricSum(*server_, "fastrel_batches_total", {{"model", "demo"}}) -
+      MetricSum(*server_, "fastrel_batches_total",
+                {{"model", "demo"}, {"variant", "full"}});
+  ScoreRequest request = Request(query, docs);
+  request.mutable_options()->set_budget_ms(budget_ms);
+  // A stall of the shared machine before the batch starts can leave even the
+  // cheapest variant no time (the pairs are then shed): retry a few times.
+  // A reply with the full variant fails the test at once.
+  constexpr int kAttempts = 3;
+  ScoreResponse response;
+  grpc::Status status;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    response.Clear();
+    status = Score(request, &response);
+    if (status.ok()) break;
+    EXPECT_THAT(status.error_code(),
+                ::testing::AnyOf(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 grpc::StatusCode::DEADLINE_EXCEEDED))
+        << status.error_message();
+  }
+  ASSERT_TRUE(status.ok()) << status.error_message() << " (budget " << budget_ms
+                           << " ms, full predicted " << full << ", cheapest "
+                           << cheapest << ")";
+  EXPECT_NE(response.variant(), "full");
+  EXPECT_GE((*servable)->FindVariant(response.variant()), 1);
+  EXPECT_EQ(response.scores_size(), static_cast<int>(docs.size()));
+  EXPECT_GT(MetricSum(*server_, "fastrel_batches_total", {{"model", "demo"}}) -
+                MetricSum(*server_, "fastrel_batches_total",
+                          {{"model", "demo"}, {"variant", "full"}}),
+            cheap_batches_before);
+  // A pinned variant is not overridden by the budget.
+  request.mutable_options()->set_variant("full");
+  request.mutable_options()->set_budget_ms(60000);
+  ScoreResponse pinned;
+  ASSERT_TRUE(Score(request, &pinned).ok());
+  EXPECT_EQ(pinned.variant(), "full");
+}
+
 TEST_F(ScorerE2ETest, HealthIsServing) {
   auto overall = CheckHealth(*channel_, "", absl::Seconds(10));
   ASSERT_TRUE(overall.ok()) << overall.status();
@@ -394,6 +558,44 @@ TEST(ScorerShutdownTest, InFlightRequestFinishesDuringShutdown) {
   small.set_query("q");
   small.add_documents("d");
   EXPECT_FALSE(stub->Score(&context, small, &after).ok());
+}
+
+// Without a cost model the most accurate variant runs whatever the budget.
+TEST(ScorerStartTest, WithCalibrationDisabledTheFullVariantRuns) {
+  fastrel::v1::ServerConfig config = TestConfig();
+  config.mutable_cost_model()->set_disable(true);
+  config.mutable_workers()->set_num_workers(1);
+  auto server = FastrelServer::Start(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto servable = (*server)->registry().Get("demo");
+  ASSERT_TRUE(servable.ok());
+  EXPECT_EQ((*servable)->cost_model(), nullptr);
+  auto stub = fastrel::v1::Scorer::NewStub(grpc::CreateChannel(
+      (*server)->target(), grpc::InsecureChannelCredentials()));
+  std::vector<GoldenPair> golden = fastrel::testing::LoadGoldenPairs();
+  ASSERT_FALSE(golden.empty());
+  ScoreRequest request;
+  request.set_query(golden[0].query);
+  request.add_documents(golden[0].document);
+  // Tight, but long enough for tokenizing and the queue delay (2 ms): the
+  // batch runs (nothing predicts it late) with the full variant.
+  request.mutable_options()->set_budget_ms(20);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kClientTimeout));
+  ScoreResponse response;
+  grpc::Status status = stub->Score(&context, request, &response);
+  if (status.ok()) {
+    EXPECT_EQ(response.variant(), "full");
+  } else {
+    // A loaded machine may miss even 20 ms before the batch starts.
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+        << status.error_message();
+  }
+  EXPECT_EQ(MetricSum(**server, "fastrel_cost_prediction_relative_error"), 0);
+  EXPECT_EQ(MetricSum(**server, "fastrel_batches_total", {{"model", "demo"}}) -
+                MetricSum(**server, "fastrel_batches_total",
+                          {{"model", "demo"}, {"variant", "full"}}),
+            0);
 }
 
 TEST(ScorerStartTest, MissingModelDirectoryIsAClearError) {

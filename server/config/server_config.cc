@@ -101,6 +101,21 @@ void ApplyDefaults(ServerConfig* c, const std::string& default_model_dir) {
   auto* scheduler = c->mutable_scheduler();
   FASTREL_DEFAULT(scheduler, default_budget_ms, 50.0);
   // disable_shedding: false = shedding on.
+  if (!scheduler->has_cost_margin_fraction()) {
+    scheduler->set_cost_margin_fraction(0.2);
+  }
+  if (!scheduler->has_cost_margin_micros()) {
+    scheduler->set_cost_margin_micros(500);
+  }
+
+  auto* cost = c->mutable_cost_model();
+  // disable: false = calibrate.
+  FASTREL_DEFAULT(cost, budget_ms, 1500.0);
+  FASTREL_DEFAULT(cost, min_shapes_per_variant, 8);
+  FASTREL_DEFAULT(cost, max_batch_tokens, 1024);
+  FASTREL_DEFAULT(cost, max_sequences, 32);
+  FASTREL_DEFAULT(cost, reps_per_shape, 1);
+  FASTREL_DEFAULT(cost, seed, 1);
 
   // workers.num_workers 0 = one per available CPU (resolved by WorkerPool);
   // workers.disable_pinning false = pinning on.
@@ -152,6 +167,29 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (!(c.scheduler().default_budget_ms() > 0) ||
       !std::isfinite(c.scheduler().default_budget_ms())) {
     return bad("scheduler.default_budget_ms must be a positive number");
+  }
+  const auto& sc = c.scheduler();
+  if (!(sc.cost_margin_fraction() >= 0) ||
+      !std::isfinite(sc.cost_margin_fraction()) ||
+      !(sc.cost_margin_micros() >= 0) ||
+      !std::isfinite(sc.cost_margin_micros())) {
+    return bad(
+        "scheduler.cost_margin_fraction and cost_margin_micros must be "
+        "non-negative numbers");
+  }
+  const auto& cm = c.cost_model();
+  if (!(cm.budget_ms() >= 0) || !std::isfinite(cm.budget_ms())) {
+    return bad("cost_model.budget_ms must be a non-negative number");
+  }
+  if (cm.min_shapes_per_variant() < 0 || cm.max_batch_tokens() < 0 ||
+      cm.max_sequences() < 0 || cm.reps_per_shape() < 0) {
+    return bad("cost_model values must be positive");
+  }
+  if (!cm.disable() && cm.min_shapes_per_variant() != 0 &&
+      cm.min_shapes_per_variant() < 4) {
+    return bad(
+        "cost_model.min_shapes_per_variant must be at least 4 (3 fitted "
+        "coefficients and one held-out shape)");
   }
   if (c.workers().num_workers() < 0) {
     return bad("workers.num_workers must not be negative");

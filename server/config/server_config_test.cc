@@ -33,6 +33,15 @@ TEST(ServerConfigTest, EmptyConfigGetsEveryDefault) {
   EXPECT_EQ(config->batching().max_queued_items(), 100000);
   EXPECT_EQ(config->scheduler().default_budget_ms(), 50);
   EXPECT_FALSE(config->scheduler().disable_shedding());
+  EXPECT_EQ(config->scheduler().cost_margin_fraction(), 0.2);
+  EXPECT_EQ(config->scheduler().cost_margin_micros(), 500);
+  EXPECT_FALSE(config->cost_model().disable());
+  EXPECT_EQ(config->cost_model().budget_ms(), 1500);
+  EXPECT_EQ(config->cost_model().min_shapes_per_variant(), 8);
+  EXPECT_EQ(config->cost_model().max_batch_tokens(), 1024);
+  EXPECT_EQ(config->cost_model().max_sequences(), 32);
+  EXPECT_EQ(config->cost_model().reps_per_shape(), 1);
+  EXPECT_EQ(config->cost_model().seed(), 1u);
   EXPECT_EQ(config->workers().num_workers(), 0);
   EXPECT_EQ(config->metrics_port(), 0);
   EXPECT_EQ(config->shutdown_grace_seconds(), 20);
@@ -58,6 +67,37 @@ TEST(ServerConfigTest, SetFieldsAreKept) {
   EXPECT_EQ(config->limits().max_query_bytes(), 4096);
   EXPECT_EQ(config->batching().max_queue_delay_micros(), 10);
   EXPECT_TRUE(ValidateServerConfig(*config).ok());
+}
+
+TEST(ServerConfigTest, ExplicitZeroMarginsAreKept) {
+  auto config = ParseServerConfig(
+      R"pb(
+        scheduler { cost_margin_fraction: 0 cost_margin_micros: 0 }
+      )pb",
+      "inline");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ApplyDefaults(&*config, "/unused");
+  EXPECT_EQ(config->scheduler().cost_margin_fraction(), 0);
+  EXPECT_EQ(config->scheduler().cost_margin_micros(), 0);
+  EXPECT_TRUE(ValidateServerConfig(*config).ok());
+}
+
+TEST(ServerConfigTest, BadCostModelValuesAreRejected) {
+  auto config = ParseServerConfig("", "empty");
+  ASSERT_TRUE(config.ok());
+  ApplyDefaults(&*config, "/unused");
+  config->mutable_scheduler()->set_cost_margin_fraction(-0.1);
+  EXPECT_THAT(ValidateServerConfig(*config).message(),
+              HasSubstr("cost_margin_fraction"));
+  config->mutable_scheduler()->set_cost_margin_fraction(0.2);
+  config->mutable_cost_model()->set_min_shapes_per_variant(2);
+  EXPECT_THAT(ValidateServerConfig(*config).message(),
+              HasSubstr("min_shapes_per_variant"));
+  config->mutable_cost_model()->set_disable(true);
+  EXPECT_TRUE(ValidateServerConfig(*config).ok());
+  config->mutable_cost_model()->set_budget_ms(-1);
+  EXPECT_THAT(ValidateServerConfig(*config).message(),
+              HasSubstr("cost_model.budget_ms"));
 }
 
 TEST(ServerConfigTest, ParseErrorNamesFileAndLine) {

@@ -1,6 +1,9 @@
 #include "server/metrics/metrics.h"
 
+#include <algorithm>
+#include <cmath>
 #include <exception>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -28,6 +31,15 @@ const Histogram::BucketBoundaries& TokenBuckets() {
   static const Histogram::BucketBoundaries* const b =
       new Histogram::BucketBoundaries{64,   128,  256,  512,  1024,
                                       2048, 4096, 8192, 16384};
+  return *b;
+}
+
+// Relative prediction errors: 1% .. 500%, dense below the scheduler's
+// default 20% margin.
+const Histogram::BucketBoundaries& RelativeErrorBuckets() {
+  static const Histogram::BucketBoundaries* const b =
+      new Histogram::BucketBoundaries{0.01, 0.02, 0.05, 0.1, 0.15, 0.2,
+                                      0.3,  0.5,  1.0,  2.0, 5.0};
   return *b;
 }
 
@@ -74,6 +86,43 @@ ServerMetrics::ServerMetrics()
                       .Name("fastrel_queue_depth")
                       .Help("Pairs waiting in the batch queue.")
                       .Register(*registry_);
+  cost_error_ =
+      &prometheus::BuildHistogram()
+           .Name("fastrel_cost_prediction_relative_error")
+           .Help(
+               "Per batch |measured - predicted| / predicted run time of "
+               "the variant that ran (clock = wall or thread_cpu).")
+           .Register(*registry_);
+  cost_predicted_ = &prometheus::BuildCounter()
+                         .Name("fastrel_cost_predicted_seconds_total")
+                         .Help("Predicted batch run time, summed.")
+                         .Register(*registry_);
+  cost_measured_ =
+      &prometheus::BuildCounter()
+           .Name("fastrel_cost_measured_seconds_total")
+           .Help(
+               "Measured run time of batches with a prediction, summed "
+               "(clock = wall or thread_cpu).")
+           .Register(*registry_);
+  cost_holdout_p90_ =
+      &prometheus::BuildGauge()
+           .Name("fastrel_cost_model_holdout_p90_relative_error")
+           .Help(
+               "Cost model calibration: 90th percentile of |predicted - "
+               "measured| / measured on held-out batch shapes.")
+           .Register(*registry_);
+  cost_holdout_median_ =
+      &prometheus::BuildGauge()
+           .Name("fastrel_cost_model_holdout_median_relative_error")
+           .Help(
+               "Cost model calibration: median of |predicted - measured| / "
+               "measured on held-out batch shapes.")
+           .Register(*registry_);
+  cost_calibration_seconds_ =
+      &prometheus::BuildGauge()
+           .Name("fastrel_cost_model_calibration_seconds")
+           .Help("Wall time the cost model calibration took at load.")
+           .Register(*registry_);
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -116,6 +165,42 @@ void ServerMetrics::RecordBatch(std::string_view model,
 void ServerMetrics::RecordShed(std::string_view model, std::string_view reason,
                                int pairs) {
   shed_->Add({{"model", Str(model)}, {"reason", Str(reason)}}).Increment(pairs);
+}
+
+void ServerMetrics::RecordCostPrediction(std::string_view model,
+                                         std::string_view variant,
+                                         absl::Duration predicted,
+                                         absl::Duration wall,
+                                         absl::Duration thread_cpu) {
+  const double p = absl::ToDoubleSeconds(predicted);
+  if (!(p > 0) || predicted == absl::InfiniteDuration()) return;
+  cost_predicted_->Add({{"model", Str(model)}, {"variant", Str(variant)}})
+      .Increment(p);
+  for (const auto& [clock, measured] :
+       {std::pair<const char*, absl::Duration>{"wall", wall},
+        std::pair<const char*, absl::Duration>{"thread_cpu", thread_cpu}}) {
+    const double m = absl::ToDoubleSeconds(measured);
+    prometheus::Labels labels{
+        {"model", Str(model)}, {"variant", Str(variant)}, {"clock", clock}};
+    cost_error_->Add(labels, RelativeErrorBuckets())
+        .Observe(std::abs(m - p) / p);
+    cost_measured_->Add(labels).Increment(std::max(0.0, m));
+  }
+}
+
+void ServerMetrics::SetCostModelCalibration(std::string_view model,
+                                            double seconds) {
+  cost_calibration_seconds_->Add({{"model", Str(model)}}).Set(seconds);
+}
+
+void ServerMetrics::SetCostModelError(std::string_view model,
+                                      std::string_view variant,
+                                      double median_rel_error,
+                                      double p90_rel_error) {
+  prometheus::Labels labels{{"model", Str(model)}, {"variant", Str(variant)}};
+  if (median_rel_error >= 0)
+    cost_holdout_median_->Add(labels).Set(median_rel_error);
+  if (p90_rel_error >= 0) cost_holdout_p90_->Add(labels).Set(p90_rel_error);
 }
 
 void ServerMetrics::SetQueueDepth(std::string_view model, int pairs) {

@@ -30,6 +30,29 @@ namespace fastrel::server {
 //                                                   resource_exhausted,
 //                                                   queue_full)
 //   queue_depth{model}                             gauge, pairs waiting
+// Cost model (models with a calibrated cost model only):
+//   cost_prediction_relative_error{model,variant,clock}
+//                                                  histogram, per batch:
+//                                                  |measured - predicted| /
+//                                                  predicted for the variant
+//                                                  that ran; clock = wall
+//                                                  (the worker's clock around
+//                                                  the run: what deadlines
+//                                                  see) or thread_cpu (the
+//                                                  worker thread's CPU time:
+//                                                  what calibration fits)
+//   cost_predicted_seconds_total{model,variant}    counter, predicted batch
+//                                                  time summed
+//   cost_measured_seconds_total{model,variant,clock}
+//                                                  counter, measured batch
+//                                                  time summed (measured /
+//                                                  predicted rate = the bias)
+//   cost_model_holdout_p90_relative_error{model,variant}
+//   cost_model_holdout_median_relative_error{model,variant}
+//                                                  gauges, calibration's
+//                                                  error on held-out shapes
+//                                                  (|pred - meas| / meas)
+//   cost_model_calibration_seconds{model}          gauge, calibration time
 // Thread safety: thread-safe.
 class ServerMetrics {
  public:
@@ -55,6 +78,16 @@ class ServerMetrics {
                    int tokens, absl::Duration compute);
   void RecordShed(std::string_view model, std::string_view reason, int pairs);
   void SetQueueDepth(std::string_view model, int pairs);
+  // One batch run with a predicted cost: `predicted` > 0, `wall` and
+  // `thread_cpu` as measured around Servable::Run.
+  void RecordCostPrediction(std::string_view model, std::string_view variant,
+                            absl::Duration predicted, absl::Duration wall,
+                            absl::Duration thread_cpu);
+  // A model's calibration: its duration and each variant's held-out errors
+  // (negative errors are skipped).
+  void SetCostModelCalibration(std::string_view model, double seconds);
+  void SetCostModelError(std::string_view model, std::string_view variant,
+                         double median_rel_error, double p90_rel_error);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -68,6 +101,12 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* batches_;
   prometheus::Family<prometheus::Counter>* shed_;
   prometheus::Family<prometheus::Gauge>* queue_depth_;
+  prometheus::Family<prometheus::Histogram>* cost_error_;
+  prometheus::Family<prometheus::Counter>* cost_predicted_;
+  prometheus::Family<prometheus::Counter>* cost_measured_;
+  prometheus::Family<prometheus::Gauge>* cost_holdout_p90_;
+  prometheus::Family<prometheus::Gauge>* cost_holdout_median_;
+  prometheus::Family<prometheus::Gauge>* cost_calibration_seconds_;
 };
 
 }  // namespace fastrel::server

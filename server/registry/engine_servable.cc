@@ -1,6 +1,10 @@
 #include "server/registry/engine_servable.h"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -27,16 +31,32 @@ class EngineWorkspace : public ServableWorkspace {
 // Thread safety: immutable after construction.
 class EngineServable : public Servable {
  public:
+  // `cost`, when present, was calibrated on `model` (same variant order).
   EngineServable(std::string name, std::unique_ptr<Model> model,
-                 const EngineServableOptions& options)
-      : name_(std::move(name)), model_(std::move(model)) {
+                 const EngineServableOptions& options,
+                 std::optional<CostModel> cost)
+      : name_(std::move(name)),
+        model_(std::move(model)),
+        cost_(std::move(cost)) {
     max_seq_len_ = model_->max_seq_len();
     if (options.max_seq_len > 0) {
       max_seq_len_ = std::min(max_seq_len_, options.max_seq_len);
     }
     max_query_tokens_ = options.max_query_tokens;
-    for (const Variant& v : model_->variants()) {
-      variants_.push_back(VariantInfo{v.name, v.auc, v.relative_cost});
+    for (size_t i = 0; i < model_->variants().size(); ++i) {
+      const Variant& v = model_->variants()[i];
+      VariantInfo info{v.name, v.auc, v.relative_cost};
+      if (cost_.has_value() && i < cost_->variants().size()) {
+        info.cost_median_rel_error = cost_->variants()[i].median_rel_error;
+        info.cost_p90_rel_error = cost_->variants()[i].p90_rel_error;
+      }
+      variants_.push_back(std::move(info));
+    }
+    if (cost_.has_value()) {
+      cost_info_.calibration_seconds = cost_->calibration_ms() / 1000.0;
+      cost_info_.clock =
+          cost_->clock() == CostClock::kWall ? "wall" : "thread_cpu";
+      cost_info_.report = cost_->Report();
     }
   }
 
@@ -68,12 +88,26 @@ class EngineServable : public Servable {
     return encoder.Forward(batch, v.length, engine_ws, logits);
   }
 
+  const CostModelInfo* cost_model() const override {
+    return cost_.has_value() ? &cost_info_ : nullptr;
+  }
+
+  absl::Duration PredictCost(int variant,
+                             std::span<const int> lengths) const override {
+    if (!cost_.has_value()) return absl::ZeroDuration();
+    const double us = cost_->PredictMicros(variant, lengths);
+    if (!std::isfinite(us)) return absl::InfiniteDuration();
+    return absl::Microseconds(std::max(0.0, us));
+  }
+
  private:
   const std::string name_;
   const std::unique_ptr<Model> model_;
   int max_seq_len_ = 0;
   int max_query_tokens_ = 32;
   std::vector<VariantInfo> variants_;
+  const std::optional<CostModel> cost_;
+  CostModelInfo cost_info_;
 };
 
 }  // namespace
@@ -93,7 +127,32 @@ absl::StatusOr<std::shared_ptr<const Servable>> LoadEngineServable(
     return absl::FailedPreconditionError(
         absl::StrCat("model '", name, "' in ", dir, " has no variants"));
   }
-  return std::make_shared<EngineServable>(name, *std::move(model), options);
+  std::optional<CostModel> cost;
+  if (options.calibrate) {
+    // Kernels run single-threaded, as on a worker (oneDNN fixes a
+    // primitive's thread count when it is created).
+    omp_set_num_threads(1);
+    CalibrationOptions calibration = options.calibration;
+    const int seq_cap =
+        options.max_seq_len > 0
+            ? std::min(options.max_seq_len, (*model)->max_seq_len())
+            : (*model)->max_seq_len();
+    if (calibration.max_length <= 0 || calibration.max_length > seq_cap) {
+      calibration.max_length = seq_cap;
+    }
+    calibration.min_length = std::min(calibration.min_length, seq_cap);
+    absl::StatusOr<CostModel> calibrated =
+        CostModel::Calibrate(**model, calibration);
+    if (!calibrated.ok()) {
+      return absl::Status(
+          calibrated.status().code(),
+          absl::StrCat("calibrating the cost model of '", name, "' from ", dir,
+                       ": ", calibrated.status().message()));
+    }
+    cost = *std::move(calibrated);
+  }
+  return std::make_shared<EngineServable>(name, *std::move(model), options,
+                                          std::move(cost));
 }
 
 }  // namespace fastrel::server

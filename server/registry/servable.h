@@ -25,6 +25,21 @@ struct VariantInfo {
   double auc = 0;
   // Cost relative to the full variant; 0 = not measured.
   double relative_cost = 0;
+  // Held-out relative error |predicted - measured| / measured of the
+  // calibrated cost model for this variant (median and 90th percentile over
+  // the shapes held out of the fit); negative = no cost model.
+  double cost_median_rel_error = -1;
+  double cost_p90_rel_error = -1;
+};
+
+// A servable's calibrated cost model, as the server reports it.
+struct CostModelInfo {
+  // Wall-clock seconds the calibration took at load.
+  double calibration_seconds = 0;
+  // The clock the predictions are in: "thread_cpu" or "wall".
+  std::string clock;
+  // Per-variant coefficients and errors, human-readable (for the log).
+  std::string report;
 };
 
 // Per-worker mutable state of one servable (engine workspaces).
@@ -67,12 +82,17 @@ class Servable {
                            ServableWorkspace* ws,
                            std::span<float> logits) const = 0;
 
-  // Predicted time to run a batch of `num_sequences` sequences holding
-  // `num_tokens` tokens with `variant`. The default knows nothing and returns
-  // zero (nothing is shed for being too slow); a calibrated cost model
-  // overrides this.
-  virtual absl::Duration PredictCost(int variant, int num_tokens,
-                                     int num_sequences) const {
+  // The calibrated cost model, or null when there is none (calibration
+  // disabled or not supported). With one, PredictCost is meaningful and the
+  // scheduler picks variants by deadline (CostAwareChooser).
+  virtual const CostModelInfo* cost_model() const { return nullptr; }
+
+  // Predicted time to run one batch of sequences with `lengths` tokens each
+  // (in batch order) with `variant`. Zero = unknown: the default, used when
+  // there is no cost model (nothing is shed for being too slow); +infinite
+  // for a variant the model cannot predict.
+  virtual absl::Duration PredictCost(int variant,
+                                     std::span<const int> lengths) const {
     return absl::ZeroDuration();
   }
 };

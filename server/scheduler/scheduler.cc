@@ -16,48 +16,77 @@ absl::Status DeadlinePassedStatus(absl::Duration waited) {
 Scheduler::Scheduler(const SchedulerOptions& options,
                      std::unique_ptr<VariantChooser> chooser)
     : options_(options),
-      chooser_(chooser != nullptr ? std::move(chooser)
-                                  : std::make_unique<MostAccurateChooser>()) {}
+      chooser_(std::move(chooser)),
+      cost_aware_(options.cost_aware) {}
 
 BatchPlan Scheduler::Plan(std::vector<WorkItem> items, absl::Time now,
                           const Servable& servable) const {
   BatchPlan plan;
   const int num_variants = static_cast<int>(servable.variants().size());
-  int tokens = 0;
-  absl::Time earliest = absl::InfiniteFuture();
-  for (const WorkItem& item : items) {
-    tokens += item.num_tokens();
-    earliest = std::min(earliest, item.deadline);
-  }
-  VariantChoiceInput input;
-  input.now = now;
-  input.earliest_deadline = earliest;
-  input.pinned_variant = items.empty() ? -1 : items.front().pinned_variant;
-  input.predicted_cost.reserve(num_variants);
-  for (int v = 0; v < num_variants; ++v) {
-    input.predicted_cost.push_back(
-        servable.PredictCost(v, tokens, static_cast<int>(items.size())));
-  }
-  plan.variant = std::clamp(chooser_->Choose(input), 0, num_variants - 1);
-  if (input.pinned_variant >= 0 && input.pinned_variant < num_variants) {
-    plan.variant = input.pinned_variant;  // A pin is never overridden.
-  }
-  const absl::Time finish = now + input.predicted_cost[plan.variant];
+  const VariantChooser& chooser =
+      chooser_ != nullptr ? *chooser_
+      : servable.cost_model() != nullptr
+          ? static_cast<const VariantChooser&>(cost_aware_)
+          : static_cast<const VariantChooser&>(most_accurate_);
+  const int pinned = items.empty() ? -1 : items.front().pinned_variant;
+
+  std::vector<WorkItem> live;
+  live.reserve(items.size());
   for (WorkItem& item : items) {
     if (item.deadline <= now) {
       absl::Status status = DeadlinePassedStatus(now - item.enqueue_time);
       plan.shed.emplace_back(std::move(item), std::move(status));
-    } else if (options_.shedding && item.deadline < finish) {
-      absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
-          "shed: variant '%s' is predicted to finish %.3f ms after the "
-          "deadline under the current load",
-          servable.variants()[plan.variant].name,
-          absl::ToDoubleMilliseconds(finish - item.deadline)));
-      plan.shed.emplace_back(std::move(item), std::move(status));
     } else {
-      plan.run.push_back(std::move(item));
+      live.push_back(std::move(item));
     }
   }
+
+  // Each round sheds at least one item or ends: the batch only shrinks, so
+  // costs only fall and deadlines only grow later.
+  std::vector<int> lengths;
+  VariantChoiceInput input;
+  while (true) {
+    lengths.clear();
+    absl::Time earliest = absl::InfiniteFuture();
+    for (const WorkItem& item : live) {
+      lengths.push_back(item.num_tokens());
+      earliest = std::min(earliest, item.deadline);
+    }
+    input.now = now;
+    input.earliest_deadline = earliest;
+    input.pinned_variant = pinned;
+    input.predicted_cost.clear();
+    for (int v = 0; v < num_variants; ++v) {
+      input.predicted_cost.push_back(live.empty()
+                                         ? absl::ZeroDuration()
+                                         : servable.PredictCost(v, lengths));
+    }
+    plan.variant = std::clamp(chooser.Choose(input), 0, num_variants - 1);
+    if (pinned >= 0 && pinned < num_variants) {
+      plan.variant = pinned;  // A pin is never overridden.
+    }
+    plan.predicted_cost = input.predicted_cost[plan.variant];
+    if (!options_.shedding || live.empty()) break;
+    const absl::Time finish = now + plan.predicted_cost;
+    std::vector<WorkItem> kept;
+    kept.reserve(live.size());
+    for (WorkItem& item : live) {
+      if (item.deadline < finish) {
+        absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
+            "shed: variant '%s' is predicted to finish %.3f ms after the "
+            "deadline under the current load",
+            servable.variants()[plan.variant].name,
+            absl::ToDoubleMilliseconds(finish - item.deadline)));
+        plan.shed.emplace_back(std::move(item), std::move(status));
+      } else {
+        kept.push_back(std::move(item));
+      }
+    }
+    const bool shed_some = kept.size() < live.size();
+    live = std::move(kept);
+    if (!shed_some) break;
+  }
+  plan.run = std::move(live);
   return plan;
 }
 

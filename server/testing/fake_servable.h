@@ -79,9 +79,17 @@ class FakeServable : public Servable {
     return absl::OkStatus();
   }
 
-  absl::Duration PredictCost(int variant, int num_tokens,
-                             int num_sequences) const override {
+  // With cost_micros_per_token > 0 the fake has a "cost model": variant v
+  // costs cost_micros_per_token / (v + 1) per token.
+  const CostModelInfo* cost_model() const override {
+    return cost_micros_per_token.load() > 0 ? &cost_model_info_ : nullptr;
+  }
+
+  absl::Duration PredictCost(int variant,
+                             std::span<const int> lengths) const override {
     // Cost of the variant in micros per token, set by tests (0 = unknown).
+    int64_t num_tokens = 0;
+    for (int n : lengths) num_tokens += n;
     return absl::Microseconds(cost_micros_per_token.load() * num_tokens /
                               (variant + 1));
   }
@@ -109,6 +117,7 @@ class FakeServable : public Servable {
   std::string name_;
   std::string version_ = "fake-1";
   std::vector<VariantInfo> variants_;
+  CostModelInfo cost_model_info_{0.0, "fake", "fake cost model"};
 };
 
 }  // namespace fastrel::server::testing

@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <cstdio>
 #include <utility>
@@ -40,6 +41,13 @@ void PinCurrentThread(int worker_index) {
                  "fastrel: worker %d: cannot pin to CPU %d (error %d)\n",
                  worker_index, cpu, rc);
   }
+}
+
+// CPU time consumed by the calling thread.
+absl::Duration ThreadCpuTime() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return absl::DurationFromTimespec(ts);
 }
 
 // Fails every item of `items` with `status`, counting them as shed.
@@ -148,8 +156,10 @@ void WorkerPool::Run(int worker_index) {
     }
     logits.assign(plan.run.size(), 0.0f);
     const absl::Time start = clock_->Now();
+    const absl::Duration cpu_start = ThreadCpuTime();
     absl::Status status =
         servable.Run(packed, plan.variant, cached.workspace.get(), logits);
+    const absl::Duration cpu = ThreadCpuTime() - cpu_start;
     const absl::Duration compute = clock_->Now() - start;
     if (!status.ok()) {
       FailItems(plan.run,
@@ -161,6 +171,11 @@ void WorkerPool::Run(int worker_index) {
       metrics_->RecordBatch(model, servable.variants()[plan.variant].name,
                             packed.num_sequences(), packed.total_tokens(),
                             compute);
+      if (plan.predicted_cost > absl::ZeroDuration()) {
+        metrics_->RecordCostPrediction(model,
+                                       servable.variants()[plan.variant].name,
+                                       plan.predicted_cost, compute, cpu);
+      }
     }
     // Deliver per request: one Complete call per request in this batch.
     absl::flat_hash_map<PendingRequest*, std::vector<std::pair<int, float>>>

@@ -182,6 +182,59 @@ TEST_F(WorkerPoolTest, WorkspaceOfAReplacedServableIsFreed) {
   EXPECT_TRUE(old_model.expired());
 }
 
+// The cost-model series of `metrics`: samples of the relative-error
+// histogram per clock, and the predicted seconds counted.
+struct CostSeries {
+  uint64_t wall_samples = 0, cpu_samples = 0;
+  double predicted_seconds = 0;
+};
+CostSeries CostMetrics(const ServerMetrics& metrics) {
+  CostSeries out;
+  for (const auto& family : metrics.registry()->Collect()) {
+    for (const auto& metric : family.metric) {
+      if (family.name == "fastrel_cost_prediction_relative_error") {
+        for (const auto& label : metric.label) {
+          if (label.name != "clock") continue;
+          (label.value == "wall" ? out.wall_samples : out.cpu_samples) +=
+              metric.histogram.sample_count;
+        }
+      }
+      if (family.name == "fastrel_cost_predicted_seconds_total") {
+        out.predicted_seconds += metric.counter.value;
+      }
+    }
+  }
+  return out;
+}
+
+TEST_F(WorkerPoolTest, PredictedAndMeasuredCostsAreRecordedPerBatch) {
+  model_->cost_micros_per_token = 1;  // a "cost model": ~20 us per batch
+  Start(1);
+  auto outcome = Submit(*batcher_, model_, {"a b c", "d e"},
+                        absl::Now() + absl::Seconds(60));
+  outcome->done.WaitForNotification();
+  ASSERT_TRUE(outcome->result.status.ok()) << outcome->result.status;
+  pool_->Stop();
+  const CostSeries cost = CostMetrics(metrics_);
+  const uint64_t batches = static_cast<uint64_t>(model_->batches_run.load());
+  ASSERT_GE(batches, 1u);
+  EXPECT_EQ(cost.wall_samples, batches);
+  EXPECT_EQ(cost.cpu_samples, batches);
+  EXPECT_GT(cost.predicted_seconds, 0);
+}
+
+TEST_F(WorkerPoolTest, WithoutACostModelNoPredictionIsRecorded) {
+  Start(1);
+  auto outcome =
+      Submit(*batcher_, model_, {"a b c"}, absl::Now() + absl::Seconds(60));
+  outcome->done.WaitForNotification();
+  ASSERT_TRUE(outcome->result.status.ok());
+  pool_->Stop();
+  const CostSeries cost = CostMetrics(metrics_);
+  EXPECT_EQ(cost.wall_samples + cost.cpu_samples, 0u);
+  EXPECT_EQ(cost.predicted_seconds, 0);
+}
+
 TEST(AvailableCpusTest, AtLeastOne) { EXPECT_GE(AvailableCpus(), 1); }
 
 }  // namespace
