@@ -26,7 +26,8 @@ using testing_util::RandomSparse;
 // with margin while still catching a wrong scale or index (NMSE ~ 1).
 constexpr double kQuantizedLinearNmse = 1e-3;
 
-const int kMs[] = {1, 7, 33, 16 * 8 + 3};
+// Ragged tails for every tile width (16 tokens; VNNI 4x1: 64 / 32 / 16).
+const int kMs[] = {1, 7, 17, 33, 64, 100, 16 * 8 + 3};
 
 struct Case {
   SparsePattern pattern;
