@@ -12,11 +12,14 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/kernels/int8_transpose.h"
 #include "engine/kernels/sparse_gemm.h"
 
 namespace fastrel::internal {
 namespace {
+
+inline __m128i Lane(const int8_t* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
 
 // Vector ops at the three tile widths W (tokens per tile = bytes per
 // transposed activation row): zmm (64), ymm (32), xmm (16). Lane L below is a
@@ -28,6 +31,15 @@ template <>
 struct V<64> {
   using T = __m512i;
   static T Load(const uint8_t* p) { return _mm512_loadu_si512(p); }
+  static void Store(uint8_t* p, T v) { _mm512_storeu_si512(p, v); }
+  static T Xor(T a, T b) { return _mm512_xor_si512(a, b); }
+  // Lane b = 16 bytes at rows[16 * b] + kk.
+  static T LoadLanes(const int8_t* const* rows, int kk) {
+    T v = _mm512_castsi128_si512(Lane(rows[0] + kk));
+    v = _mm512_inserti32x4(v, Lane(rows[16] + kk), 1);
+    v = _mm512_inserti32x4(v, Lane(rows[32] + kk), 2);
+    return _mm512_inserti32x4(v, Lane(rows[48] + kk), 3);
+  }
   static T Zero() { return _mm512_setzero_si512(); }
   static T Set1(int32_t v) { return _mm512_set1_epi32(v); }
   // c += a (u8) . b (s8), in place: GCC's intrinsic copies the accumulator
@@ -61,6 +73,14 @@ struct V<32> {
   static T Load(const uint8_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
+  static void Store(uint8_t* p, T v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+  }
+  static T Xor(T a, T b) { return _mm256_xor_si256(a, b); }
+  static T LoadLanes(const int8_t* const* rows, int kk) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(Lane(rows[0] + kk)),
+                                   Lane(rows[16] + kk), 1);
+  }
   static T Zero() { return _mm256_setzero_si256(); }
   static T Set1(int32_t v) { return _mm256_set1_epi32(v); }
   // c += a (u8) . b (s8), in place: GCC's intrinsic copies the accumulator
@@ -89,6 +109,13 @@ struct V<16> {
   static T Load(const uint8_t* p) {
     return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   }
+  static void Store(uint8_t* p, T v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+  }
+  static T Xor(T a, T b) { return _mm_xor_si128(a, b); }
+  static T LoadLanes(const int8_t* const* rows, int kk) {
+    return Lane(rows[0] + kk);
+  }
   static T Zero() { return _mm_setzero_si128(); }
   static T Set1(int32_t v) { return _mm_set1_epi32(v); }
   // c += a (u8) . b (s8), in place: GCC's intrinsic copies the accumulator
@@ -109,35 +136,58 @@ struct V<16> {
   }
 };
 
+// r[t] lane b = 16 bytes of row 16b + t -> r[i] lane b = byte i of rows
+// 16b..16b+15 (Transpose16x16Bytes in every 128-bit lane).
+template <int W>
+inline void Transpose16(typename V<W>::T r[16]) {
+  using X = V<W>;
+  using T = typename X::T;
+  T a[16], b[16];
+  for (int i = 0; i < 8; ++i) {
+    a[i] = X::Lo8(r[2 * i], r[2 * i + 1]);
+    a[i + 8] = X::Hi8(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {
+    for (int i = 0; i < 4; ++i) {
+      b[(2 * h) * 4 + i] = X::Lo16(a[8 * h + 2 * i], a[8 * h + 2 * i + 1]);
+      b[(2 * h + 1) * 4 + i] = X::Hi16(a[8 * h + 2 * i], a[8 * h + 2 * i + 1]);
+    }
+  }
+  for (int cg = 0; cg < 4; ++cg) {
+    const T* bb = b + cg * 4;
+    const T lo0 = X::Lo32(bb[0], bb[1]), hi0 = X::Hi32(bb[0], bb[1]);
+    const T lo1 = X::Lo32(bb[2], bb[3]), hi1 = X::Hi32(bb[2], bb[3]);
+    r[4 * cg + 0] = X::Lo64(lo0, lo1);
+    r[4 * cg + 1] = X::Hi64(lo0, lo1);
+    r[4 * cg + 2] = X::Lo64(hi0, hi1);
+    r[4 * cg + 3] = X::Hi64(hi0, hi1);
+  }
+}
+
 // xq[kk * W + t] = x[t][kk] ^ flip (u8; flip = 0x80 turns s8 into x + 128)
-// for t < mt; rows t >= mt hold 0 ^ flip (their results are dropped).
+// for t < mt; rows t >= mt hold 0 ^ flip (their results are dropped). All
+// W / 16 token blocks are transposed at once, one per 128-bit lane.
 template <int W>
 void TransposeToBytes(const int8_t* x, int64_t ldx, int mt, int k,
                       uint8_t flip_byte, uint8_t* xq) {
+  using X = V<W>;
+  using T = typename X::T;
   thread_local std::vector<int8_t> zeros;
   if (zeros.size() < static_cast<size_t>(k)) zeros.assign(k, 0);
-  const __m128i flip = _mm_set1_epi8(static_cast<char>(flip_byte));
-  for (int b = 0; b < W / 16; ++b) {
-    const int8_t* rows[16];
-    for (int t = 0; t < 16; ++t) {
-      rows[t] = 16 * b + t < mt ? x + (16 * b + t) * ldx : zeros.data();
-    }
-    int kk = 0;
-    for (; kk + 16 <= k; kk += 16) {
-      __m128i r[16];
-      for (int t = 0; t < 16; ++t) {
-        r[t] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[t] + kk));
-      }
-      Transpose16x16Bytes(r);
-      for (int i = 0; i < 16; ++i) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + (kk + i) * W + 16 * b),
-                         _mm_xor_si128(r[i], flip));
-      }
-    }
-    for (; kk < k; ++kk) {
-      for (int t = 0; t < 16; ++t) {
-        xq[kk * W + 16 * b + t] = static_cast<uint8_t>(rows[t][kk] ^ flip_byte);
-      }
+  const int8_t* rows[W];
+  for (int t = 0; t < W; ++t) rows[t] = t < mt ? x + t * ldx : zeros.data();
+  const T flip = X::Set1(static_cast<int32_t>(0x01010101u * flip_byte));
+  int kk = 0;
+  for (; kk + 16 <= k; kk += 16) {
+    T r[16];
+    for (int t = 0; t < 16; ++t) r[t] = X::LoadLanes(rows + t, kk);
+    Transpose16<W>(r);
+    for (int i = 0; i < 16; ++i)
+      X::Store(xq + (kk + i) * W, X::Xor(r[i], flip));
+  }
+  for (; kk < k; ++kk) {
+    for (int t = 0; t < W; ++t) {
+      xq[kk * W + t] = static_cast<uint8_t>(rows[t][kk] ^ flip_byte);
     }
   }
 }
