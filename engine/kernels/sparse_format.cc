@@ -166,7 +166,12 @@ absl::StatusOr<PackedSparseInt8> PackedSparseInt8::Pack(SparsePattern pattern,
 void PackedSparseInt8::Derive() {
   col_sum_.assign(n_, 0);
   pair16_.clear();
+  col_off32_.clear();
   if (pattern_ == SparsePattern::kBlock4x1) {
+    col_off32_.resize(col_.size());
+    for (size_t b = 0; b < col_.size(); ++b) {
+      col_off32_[b] = uint32_t{col_[b]} * 32;
+    }
     const int nrb = n_ / 4;
     pair16_.resize(val_.size());
     for (int rb = 0; rb < nrb; ++rb) {

@@ -38,7 +38,8 @@
 //    so the 16 rows x 4 slots of one (tile, chunk) are 64 contiguous bytes.
 //  Derived at load (not serialized): per-channel weight sums (VNNI signed
 //  activation compensation, asymmetric-activation zero points) and, for 4x1,
-//  the int16-pair copy of the weights that the AVX2 kernel broadcasts.
+//  the int16-pair copy of the weights that the AVX2 kernel broadcasts and
+//  the block columns as scratch byte offsets (col * 32).
 //
 // Serialized bytes (little-endian): "FRS8" | u32 version (1) | u32 pattern
 // (1 = 4x1, 2 = 2:4, 3 = 1:4) | u32 N | u32 K | u32 count (blocks for 4x1,
@@ -98,6 +99,10 @@ class PackedSparseInt8 {
   // 4x1 AVX2: per quad 16 int16 = [pair p][channel j][2]:
   // (Wq[4rb+j][col[4q+2p]], Wq[4rb+j][col[4q+2p+1]]).
   const std::vector<int16_t>& pair16() const { return pair16_; }
+  // 4x1: col()[b] * 32 per block b (uint32): the byte offset of the block's
+  // activation row in the kernels' transposed scratch (32 bytes per input
+  // channel; VNNI scales it by its row width / 32 in the address).
+  const std::vector<uint32_t>& col_off32() const { return col_off32_; }
   const std::vector<uint8_t>& nm_idx() const { return nm_idx_; }
   int nnz_per_group() const { return pattern_ == SparsePattern::k2of4 ? 2 : 1; }
   int span() const { return 16 / nnz_per_group(); }  // N:M chunk width S
@@ -107,17 +112,18 @@ class PackedSparseInt8 {
  private:
   PackedSparseInt8() = default;
   absl::Status Validate() const;  // structural invariants
-  void Derive();                  // col_sum_, pair16_
+  void Derive();                  // col_sum_, pair16_, col_off32_
 
   SparsePattern pattern_ = SparsePattern::kBlock4x1;
   int n_ = 0, k_ = 0;
-  int n_pad_ = 0, chunks_ = 0;     // N:M only
-  std::vector<uint32_t> row_ptr_;  // 4x1
-  std::vector<uint16_t> col_;      // 4x1
-  std::vector<int8_t> val_;        // 4x1 quads or N:M values
-  std::vector<uint8_t> nm_idx_;    // N:M
-  std::vector<int16_t> pair16_;    // derived (4x1)
-  std::vector<int32_t> col_sum_;   // derived
+  int n_pad_ = 0, chunks_ = 0;       // N:M only
+  std::vector<uint32_t> row_ptr_;    // 4x1
+  std::vector<uint16_t> col_;        // 4x1
+  std::vector<int8_t> val_;          // 4x1 quads or N:M values
+  std::vector<uint8_t> nm_idx_;      // N:M
+  std::vector<int16_t> pair16_;      // derived (4x1)
+  std::vector<uint32_t> col_off32_;  // derived (4x1)
+  std::vector<int32_t> col_sum_;     // derived
 };
 
 }  // namespace fastrel

@@ -76,20 +76,30 @@ void SparseNMTileRef(const PackedSparseInt8& w, const void* x, ActType act,
 
 namespace {
 
-absl::StatusOr<internal::SparseTileKernel> PickKernel(const PackedSparseInt8& w,
-                                                      KernelIsa isa) {
+struct TileKernel {
+  internal::SparseTileKernel fn;
+  int tile_m;  // most tokens per call
+};
+
+absl::StatusOr<TileKernel> PickKernel(const PackedSparseInt8& w,
+                                      KernelIsa isa) {
   if (!IsaAvailable(isa)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "sparse gemm: ISA ", KernelIsaName(isa), " not available on this CPU"));
   }
   const bool block = w.pattern() == SparsePattern::kBlock4x1;
+  constexpr int kM = internal::kSparseTileM;
   switch (ResolveIsa(isa)) {
     case KernelIsa::kAvx512Vnni:
-      return block ? internal::Sparse4x1TileVnni : internal::SparseNMTileVnni;
+      return block ? TileKernel{internal::Sparse4x1TileVnni,
+                                internal::kSparseTileMVnni4x1}
+                   : TileKernel{internal::SparseNMTileVnni, kM};
     case KernelIsa::kAvx2:
-      return block ? internal::Sparse4x1TileAvx2 : internal::SparseNMTileAvx2;
+      return TileKernel{
+          block ? internal::Sparse4x1TileAvx2 : internal::SparseNMTileAvx2, kM};
     default:
-      return block ? internal::Sparse4x1TileRef : internal::SparseNMTileRef;
+      return TileKernel{
+          block ? internal::Sparse4x1TileRef : internal::SparseNMTileRef, kM};
   }
 }
 
@@ -112,12 +122,13 @@ absl::Status GemmInt32(const PackedSparseInt8& w, const void* x, ActType act,
   if (ldc < w.n() || (m > 0 && acc == nullptr)) {
     return absl::InvalidArgumentError("sparse gemm: bad output");
   }
-  absl::StatusOr<internal::SparseTileKernel> kernel = PickKernel(w, isa);
+  absl::StatusOr<TileKernel> kernel = PickKernel(w, isa);
   if (!kernel.ok()) return kernel.status();
   const auto* xb = static_cast<const uint8_t*>(x);  // 1 byte per code
-  for (int m0 = 0; m0 < m; m0 += internal::kSparseTileM) {
-    const int mt = std::min(internal::kSparseTileM, m - m0);
-    (*kernel)(w, xb + m0 * ldx, act, ldx, mt, acc + m0 * ldc, ldc);
+  const int tm = kernel->tile_m;
+  for (int m0 = 0; m0 < m; m0 += tm) {
+    const int mt = std::min(tm, m - m0);
+    kernel->fn(w, xb + m0 * ldx, act, ldx, mt, acc + m0 * ldc, ldc);
   }
   return absl::OkStatus();
 }
@@ -126,15 +137,16 @@ absl::Status Gemm(const PackedSparseInt8& w, const void* x, ActType act, int m,
                   int64_t ldx, const Epilogue& ep, KernelIsa isa) {
   if (absl::Status s = CheckArgs(w, x, m, ldx); !s.ok()) return s;
   if (absl::Status s = CheckEpilogue(ep, m, w.n()); !s.ok()) return s;
-  absl::StatusOr<internal::SparseTileKernel> kernel = PickKernel(w, isa);
+  absl::StatusOr<TileKernel> kernel = PickKernel(w, isa);
   if (!kernel.ok()) return kernel.status();
   thread_local std::vector<int32_t> tile;
   const int n = w.n();
-  tile.resize(static_cast<size_t>(internal::kSparseTileM) * n);
+  const int tm = kernel->tile_m;
+  tile.resize(static_cast<size_t>(tm) * n);
   const auto* xb = static_cast<const uint8_t*>(x);
-  for (int m0 = 0; m0 < m; m0 += internal::kSparseTileM) {
-    const int mt = std::min(internal::kSparseTileM, m - m0);
-    (*kernel)(w, xb + m0 * ldx, act, ldx, mt, tile.data(), n);
+  for (int m0 = 0; m0 < m; m0 += tm) {
+    const int mt = std::min(tm, m - m0);
+    kernel->fn(w, xb + m0 * ldx, act, ldx, mt, tile.data(), n);
     ApplyEpilogue(ep, tile.data(), n, m0, mt, n, isa);
   }
   return absl::OkStatus();

@@ -33,8 +33,23 @@
 //    1 k) is a rank-1 update of a 4 x 16 int32 tile held in 8 ymm: each
 //    activation load is reused for 4 channels, each broadcast weight for 16
 //    tokens; the weight stream is read once per token tile and prefetched.
-//  * 4x1 VNNI: the same tile with k quads: 16 tokens x (4 kept blocks packed
-//    into one dword per token by shifts) -> 4 vpdpbusd per quad.
+//    A 32-token tile would need 16 accumulators plus the interleaved
+//    activations, more than the 16 ymm registers; with 16 tokens the loop is
+//    bound by the 8 weight broadcasts per quad (measured: ~11 cycles per
+//    quad in isolation, ~6.6 with 2 broadcasts).
+//  * Both 4x1 kernels address activation rows by byte offsets precomputed
+//    at load (PackedSparseInt8::col_off32) and collect the results of 8 row
+//    blocks in a small buffer before writing 32 columns per output row: the
+//    16-byte pieces written straight to 16-64 rows 1-4 KB apart all land in
+//    one L1 set (N = 1024 was 1.5x slower with 64-token tiles).
+//  * 4x1 VNNI: up to 64 tokens per tile (zmm; 32 / 16 tokens use ymm / xmm
+//    for small or ragged tiles). Activations are transposed once per tile to
+//    bytes [K][64 tokens] (x + 128 for s8); per quad of kept blocks the 4
+//    activation rows are byte-interleaved by 8 unpacks into 4 registers of
+//    16 tokens x (4 k bytes), each fed to 4 vpdpbusd (one broadcast weight
+//    dword per channel): 16 vpdpbusd = 1024 MACs per quad in 16
+//    accumulators (64 tokens x 4 channels), so each weight and column index
+//    feeds 64 tokens.
 //  * N:M: lanes are output rows (8 per ymm / 16 per zmm); each row's 4
 //    non-zero activations of a chunk are gathered by one vpshufb from the
 //    token's 16-byte activation window, weights are the packed 4-byte slots.
@@ -67,6 +82,7 @@ absl::Status SparseGemmInt32(const PackedSparseInt8& w, const uint8_t* x, int m,
 
 // Same GEMM with the epilogue fused per 16-token tile (the int32 tile lives
 // in thread-local scratch and never reaches memory as a full matrix).
+// Tiles are 16 tokens (64 for the VNNI 4x1 kernel).
 absl::Status SparseGemm(const PackedSparseInt8& w, const int8_t* x, int m,
                         int64_t ldx, const Epilogue& ep,
                         KernelIsa isa = KernelIsa::kAuto);
@@ -75,7 +91,8 @@ absl::Status SparseGemm(const PackedSparseInt8& w, const uint8_t* x, int m,
                         KernelIsa isa = KernelIsa::kAuto);
 
 namespace internal {
-// Tile kernels: tokens [0, mt) of x (mt <= 16; int8_t or uint8_t per act),
+// Tile kernels: tokens [0, mt) of x (mt <= the kernel's tile: kSparseTileM,
+// or kSparseTileMVnni4x1 for Sparse4x1TileVnni; int8_t or uint8_t per act),
 // all n outputs, into out (row stride ldo). No argument checks.
 using SparseTileKernel = void (*)(const PackedSparseInt8& w, const void* x,
                                   ActType act, int64_t ldx, int mt,
@@ -93,6 +110,7 @@ void SparseNMTileAvx2(const PackedSparseInt8& w, const void* x, ActType act,
 void SparseNMTileVnni(const PackedSparseInt8& w, const void* x, ActType act,
                       int64_t ldx, int mt, int32_t* out, int64_t ldo);
 constexpr int kSparseTileM = 16;
+constexpr int kSparseTileMVnni4x1 = 64;
 }  // namespace internal
 
 }  // namespace fastrel

@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/kernels/int8_dense.h"
@@ -26,7 +27,8 @@ using testing_util::RandomSparse;
 // with margin while still catching a wrong scale or index (NMSE ~ 1).
 constexpr double kQuantizedLinearNmse = 1e-3;
 
-const int kMs[] = {1, 7, 33, 16 * 8 + 3};
+// Ragged tails for every tile width (16 tokens; VNNI 4x1: 64 / 32 / 16).
+const int kMs[] = {1, 7, 17, 33, 64, 100, 16 * 8 + 3};
 
 struct Case {
   SparsePattern pattern;
@@ -123,8 +125,9 @@ TEST_P(SparseGemmIsaTest, WorstCaseMagnitudesAreExact) {
   std::mt19937 rng(22);
   for (SparsePattern p :
        {SparsePattern::kBlock4x1, SparsePattern::k2of4, SparsePattern::k1of4}) {
-    for (int k : {1024, 65532}) {
-      const int n = 16, m = 17;
+    // m = 17 / 40: the VNNI 4x1 kernel's 32- and 64-token tiles.
+    for (auto [k, m] : {std::pair{1024, 17}, {65532, 17}, {65532, 40}}) {
+      const int n = 16;
       auto wq = RandomSparse(p, n, k, 0.0, rng, /*extreme=*/true);
       // Rows 0..3: all +127 (max positive sums), then random signs.
       for (int r = 0; r < 4; ++r) {
@@ -169,8 +172,12 @@ TEST_P(SparseGemmIsaTest, WorstCaseMagnitudesAreExact) {
 // (Epilogue ISA-vs-reference accuracy is epilogue_test.cc's job.)
 TEST_P(SparseGemmIsaTest, FusedEpilogueMatchesRefBitwise) {
   std::mt19937 rng(23);
-  for (SparsePattern p : {SparsePattern::kBlock4x1, SparsePattern::k2of4}) {
-    const int n = 64, k = 256, m = 37;
+  // m = 37: one partial tile; 150: several tiles (16 and 64 tokens) and a
+  // ragged last one, so the epilogue sees every row offset m0.
+  for (auto [p, m] : {std::pair{SparsePattern::kBlock4x1, 37},
+                      {SparsePattern::kBlock4x1, 150},
+                      {SparsePattern::k2of4, 37}}) {
+    const int n = 64, k = 256;
     auto wq = RandomSparse(p, n, k, 0.8, rng);
     auto w = PackedSparseInt8::Pack(p, wq.data(), n, k);
     ASSERT_TRUE(w.ok());
