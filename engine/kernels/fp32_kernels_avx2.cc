@@ -284,14 +284,14 @@ void ContextRows(const float* const* p, int r, int n_k, const float* v,
 
 // Per-thread scratch (grow-only): K^T packed [dh][ld_kt] with zero padding,
 // and one tile of scores [kRows][ld_kt].
-struct AttentionScratch {
+struct HeadScratch {
   std::vector<float> kt, scores;
 };
 
 // Packs K^T into the thread's scratch; returns ld_kt (n_k rounded up to 8).
 int PrepareKeys(const float* k, int ld_k, int n_k, int dh, float** kt,
                 float** scores) {
-  thread_local AttentionScratch scratch;
+  thread_local HeadScratch scratch;
   const int ld_kt = (n_k + 7) / 8 * 8;
   if (scratch.kt.size() < static_cast<size_t>(dh) * ld_kt) {
     scratch.kt.resize(static_cast<size_t>(dh) * ld_kt);
