@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/kernels/cpu_features.h"
 
@@ -49,28 +50,52 @@ void SoftmaxRows_ref(float* x, int rows, int cols, int ld) {
   }
 }
 
-void AttentionHead_ref(const float* q, const float* k, const float* v,
-                       int ld_qkv, int n_q, int n_k, int dh, float scale,
-                       float* probs, float* ctx, int ld_ctx) {
+void AttentionProbs_ref(const float* q, const float* k, int ld_qk, int n_q,
+                        int n_k, int dh, float scale, float* probs,
+                        int ld_probs, float* colsum) {
   for (int i = 0; i < n_q; ++i) {
-    const float* qi = q + static_cast<long>(i) * ld_qkv;
-    float* pi = probs + static_cast<long>(i) * n_k;
+    const float* qi = q + static_cast<long>(i) * ld_qk;
+    float* pi = probs + static_cast<long>(i) * ld_probs;
     for (int j = 0; j < n_k; ++j) {
-      const float* kj = k + static_cast<long>(j) * ld_qkv;
+      const float* kj = k + static_cast<long>(j) * ld_qk;
       float dot = 0;
       for (int d = 0; d < dh; ++d) dot += qi[d] * kj[d];
       pi[j] = dot * scale;
     }
+    SoftmaxRows_ref(pi, 1, n_k, n_k);
+    if (colsum != nullptr) {
+      for (int j = 0; j < n_k; ++j) colsum[j] += pi[j];
+    }
   }
-  SoftmaxRows_ref(probs, n_q, n_k, n_k);
-  for (int i = 0; i < n_q; ++i) {
-    const float* pi = probs + static_cast<long>(i) * n_k;
-    float* ci = ctx + static_cast<long>(i) * ld_ctx;
+}
+
+void AttentionContext_ref(const float* probs, int ld_probs, const int* rows,
+                          int n_rows, int n_k, const float* v, int ld_v, int dh,
+                          float* ctx, int ld_ctx) {
+  for (int r = 0; r < n_rows; ++r) {
+    const int i = rows != nullptr ? rows[r] : r;
+    const float* pi = probs + static_cast<long>(i) * ld_probs;
+    float* ci = ctx + static_cast<long>(r) * ld_ctx;
     std::fill(ci, ci + dh, 0.0f);
     for (int j = 0; j < n_k; ++j) {
-      const float* vj = v + static_cast<long>(j) * ld_qkv;
+      const float* vj = v + static_cast<long>(j) * ld_v;
       for (int d = 0; d < dh; ++d) ci[d] += pi[j] * vj[d];
     }
+  }
+}
+
+void AttentionHead_ref(const float* q, const float* k, const float* v,
+                       int ld_qkv, int n_q, int n_k, int dh, float scale,
+                       float* probs, float* colsum, float* ctx, int ld_ctx) {
+  // Row by row, so a null `probs` needs only one row of scratch.
+  std::vector<float> row(probs == nullptr ? n_k : 0);
+  for (int i = 0; i < n_q; ++i) {
+    float* pi =
+        probs != nullptr ? probs + static_cast<long>(i) * n_k : row.data();
+    AttentionProbs_ref(q + static_cast<long>(i) * ld_qkv, k, ld_qkv, 1, n_k, dh,
+                       scale, pi, n_k, colsum);
+    AttentionContext_ref(pi, n_k, nullptr, 1, n_k, v, ld_qkv, dh,
+                         ctx + static_cast<long>(i) * ld_ctx, ld_ctx);
   }
 }
 
@@ -101,12 +126,34 @@ void SoftmaxRows(float* x, int rows, int cols, int ld) {
 
 void AttentionHead(const float* q, const float* k, const float* v, int ld_qkv,
                    int n_q, int n_k, int dh, float scale, float* probs,
-                   float* ctx, int ld_ctx) {
+                   float* colsum, float* ctx, int ld_ctx) {
   if (UseAvx2()) {
-    return AttentionHead_avx2(q, k, v, ld_qkv, n_q, n_k, dh, scale, probs, ctx,
-                              ld_ctx);
+    return AttentionHead_avx2(q, k, v, ld_qkv, n_q, n_k, dh, scale, probs,
+                              colsum, ctx, ld_ctx);
   }
-  AttentionHead_ref(q, k, v, ld_qkv, n_q, n_k, dh, scale, probs, ctx, ld_ctx);
+  AttentionHead_ref(q, k, v, ld_qkv, n_q, n_k, dh, scale, probs, colsum, ctx,
+                    ld_ctx);
+}
+
+void AttentionProbs(const float* q, const float* k, int ld_qk, int n_q, int n_k,
+                    int dh, float scale, float* probs, int ld_probs,
+                    float* colsum) {
+  if (UseAvx2()) {
+    return AttentionProbs_avx2(q, k, ld_qk, n_q, n_k, dh, scale, probs,
+                               ld_probs, colsum);
+  }
+  AttentionProbs_ref(q, k, ld_qk, n_q, n_k, dh, scale, probs, ld_probs, colsum);
+}
+
+void AttentionContext(const float* probs, int ld_probs, const int* rows,
+                      int n_rows, int n_k, const float* v, int ld_v, int dh,
+                      float* ctx, int ld_ctx) {
+  if (UseAvx2()) {
+    return AttentionContext_avx2(probs, ld_probs, rows, n_rows, n_k, v, ld_v,
+                                 dh, ctx, ld_ctx);
+  }
+  AttentionContext_ref(probs, ld_probs, rows, n_rows, n_k, v, ld_v, dh, ctx,
+                       ld_ctx);
 }
 
 }  // namespace fastrel

@@ -44,8 +44,7 @@ inline __m256 Tanh8(__m256 x) {
       one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
 }
 
-constexpr int kRows = 6;       // query rows per micro-tile
-constexpr int kTileCols = 16;  // key columns per score micro-tile
+constexpr int kRows = 6;  // query rows per micro-tile
 
 // kt[d][j] = k[j][d] for j < n_k; columns [n_k, ld_kt) are zero.
 void PackKTransposed(const float* k, int ld_k, int n_k, int dh, float* kt,
@@ -97,54 +96,76 @@ void PackKTransposed(const float* k, int ld_k, int n_k, int dh, float* kt,
   }
 }
 
-// s[r][0..16) = scale * sum_d q[r][d] * kt[d][0..16) for R rows.
-template <int R>
+// s[r][0..8*NC) = scale * sum_d q[r][d] * kt[d][0..8*NC) for R rows.
+template <int R, int NC>
 void ScoreTile(const float* q, int ld_q, const float* kt, int ld_kt, int dh,
                float scale, float* s, int ld_s) {
-  __m256 a0[R], a1[R];
+  __m256 acc[R][NC];
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) a0[r] = a1[r] = _mm256_setzero_ps();
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+    for (int c = 0; c < NC; ++c) acc[r][c] = _mm256_setzero_ps();
+  }
   for (int d = 0; d < dh; ++d) {
     const float* kd = kt + static_cast<long>(d) * ld_kt;
-    const __m256 k0 = _mm256_loadu_ps(kd);
-    const __m256 k1 = _mm256_loadu_ps(kd + 8);
+    __m256 kv[NC];
+#pragma GCC unroll 2
+    for (int c = 0; c < NC; ++c) kv[c] = _mm256_loadu_ps(kd + 8 * c);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 qv =
           _mm256_broadcast_ss(q + static_cast<long>(r) * ld_q + d);
-      a0[r] = _mm256_fmadd_ps(qv, k0, a0[r]);
-      a1[r] = _mm256_fmadd_ps(qv, k1, a1[r]);
+#pragma GCC unroll 2
+      for (int c = 0; c < NC; ++c)
+        acc[r][c] = _mm256_fmadd_ps(qv, kv[c], acc[r][c]);
     }
   }
   const __m256 vs = _mm256_set1_ps(scale);
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     float* sr = s + static_cast<long>(r) * ld_s;
-    _mm256_storeu_ps(sr, _mm256_mul_ps(a0[r], vs));
-    _mm256_storeu_ps(sr + 8, _mm256_mul_ps(a1[r], vs));
+#pragma GCC unroll 2
+    for (int c = 0; c < NC; ++c)
+      _mm256_storeu_ps(sr + 8 * c, _mm256_mul_ps(acc[r][c], vs));
   }
 }
 
+template <int NC>
 void ScoreTileDispatch(int r, const float* q, int ld_q, const float* kt,
                        int ld_kt, int dh, float scale, float* s, int ld_s) {
   switch (r) {
     case 6:
-      return ScoreTile<6>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+      return ScoreTile<6, NC>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
     case 5:
-      return ScoreTile<5>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+      return ScoreTile<5, NC>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
     case 4:
-      return ScoreTile<4>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+      return ScoreTile<4, NC>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
     case 3:
-      return ScoreTile<3>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+      return ScoreTile<3, NC>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
     case 2:
-      return ScoreTile<2>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+      return ScoreTile<2, NC>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
     default:
-      return ScoreTile<1>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
+      return ScoreTile<1, NC>(q, ld_q, kt, ld_kt, dh, scale, s, ld_s);
   }
 }
 
-// probs[0..n) = softmax(s[0..n)); s is scratch (overwritten).
-void SoftmaxRowToProbs(float* s, int n, float* probs) {
+// Scores of r (<= kRows) query rows against all ld_kt (a multiple of 8)
+// packed keys: 16-key tiles, then one 8-key tile if ld_kt is not a multiple
+// of 16 (so n = 75 computes 80 columns, n = 20 computes 24, not 32).
+void ScoreRows(const float* q, int ld_q, int r, const float* kt, int ld_kt,
+               int dh, float scale, float* s) {
+  int j = 0;
+  for (; j + 2 * 8 <= ld_kt; j += 2 * 8) {
+    ScoreTileDispatch<2>(r, q, ld_q, kt + j, ld_kt, dh, scale, s + j, ld_kt);
+  }
+  if (j < ld_kt) {
+    ScoreTileDispatch<1>(r, q, ld_q, kt + j, ld_kt, dh, scale, s + j, ld_kt);
+  }
+}
+
+// probs[0..n) = softmax(s[0..n)); s is scratch (overwritten; probs may equal
+// s). colsum (nullable): colsum[0..n) += probs[0..n).
+void SoftmaxRow(float* s, int n, float* probs, float* colsum) {
   const int n8 = n / 8 * 8;
   const int tail = n - n8;
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -172,18 +193,33 @@ void SoftmaxRowToProbs(float* s, int n, float* probs) {
     vs = _mm256_add_ps(vs, e);
   }
   const __m256 inv = _mm256_set1_ps(1.0f / HSum(vs));
+  if (colsum == nullptr) {
+    for (int c = 0; c < n8; c += 8) {
+      _mm256_storeu_ps(probs + c, _mm256_mul_ps(_mm256_loadu_ps(s + c), inv));
+    }
+    if (tail) {
+      _mm256_maskstore_ps(probs + n8, tmask,
+                          _mm256_mul_ps(_mm256_loadu_ps(s + n8), inv));
+    }
+    return;
+  }
   for (int c = 0; c < n8; c += 8) {
-    _mm256_storeu_ps(probs + c, _mm256_mul_ps(_mm256_loadu_ps(s + c), inv));
+    const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(s + c), inv);
+    _mm256_storeu_ps(probs + c, p);
+    _mm256_storeu_ps(colsum + c, _mm256_add_ps(_mm256_loadu_ps(colsum + c), p));
   }
   if (tail) {
-    _mm256_maskstore_ps(probs + n8, tmask,
-                        _mm256_mul_ps(_mm256_loadu_ps(s + n8), inv));
+    const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(s + n8), inv);
+    _mm256_maskstore_ps(probs + n8, tmask, p);
+    _mm256_maskstore_ps(
+        colsum + n8, tmask,
+        _mm256_add_ps(_mm256_maskload_ps(colsum + n8, tmask), p));
   }
 }
 
 // ctx[r][0..8*NV) = sum_j p[r][j] * v[j][0..8*NV) for R rows.
 template <int R, int NV>
-void ContextTile(const float* p, int ld_p, int n_k, const float* v, int ld_v,
+void ContextTile(const float* const* p, int n_k, const float* v, int ld_v,
                  float* ctx, int ld_ctx) {
   __m256 acc[R][NV];
 #pragma GCC unroll 8
@@ -191,6 +227,9 @@ void ContextTile(const float* p, int ld_p, int n_k, const float* v, int ld_v,
 #pragma GCC unroll 2
     for (int t = 0; t < NV; ++t) acc[r][t] = _mm256_setzero_ps();
   }
+  const float* pr[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) pr[r] = p[r];
   for (int j = 0; j < n_k; ++j) {
     const float* vj = v + static_cast<long>(j) * ld_v;
     __m256 vv[NV];
@@ -198,11 +237,10 @@ void ContextTile(const float* p, int ld_p, int n_k, const float* v, int ld_v,
     for (int t = 0; t < NV; ++t) vv[t] = _mm256_loadu_ps(vj + 8 * t);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m256 pr =
-          _mm256_broadcast_ss(p + static_cast<long>(r) * ld_p + j);
+      const __m256 pb = _mm256_broadcast_ss(pr[r] + j);
 #pragma GCC unroll 2
       for (int t = 0; t < NV; ++t)
-        acc[r][t] = _mm256_fmadd_ps(pr, vv[t], acc[r][t]);
+        acc[r][t] = _mm256_fmadd_ps(pb, vv[t], acc[r][t]);
     }
   }
 #pragma GCC unroll 8
@@ -215,22 +253,60 @@ void ContextTile(const float* p, int ld_p, int n_k, const float* v, int ld_v,
 }
 
 template <int NV>
-void ContextTileDispatch(int r, const float* p, int n_k, const float* v,
+void ContextTileDispatch(int r, const float* const* p, int n_k, const float* v,
                          int ld_v, float* ctx, int ld_ctx) {
   switch (r) {
     case 6:
-      return ContextTile<6, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+      return ContextTile<6, NV>(p, n_k, v, ld_v, ctx, ld_ctx);
     case 5:
-      return ContextTile<5, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+      return ContextTile<5, NV>(p, n_k, v, ld_v, ctx, ld_ctx);
     case 4:
-      return ContextTile<4, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+      return ContextTile<4, NV>(p, n_k, v, ld_v, ctx, ld_ctx);
     case 3:
-      return ContextTile<3, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+      return ContextTile<3, NV>(p, n_k, v, ld_v, ctx, ld_ctx);
     case 2:
-      return ContextTile<2, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+      return ContextTile<2, NV>(p, n_k, v, ld_v, ctx, ld_ctx);
     default:
-      return ContextTile<1, NV>(p, n_k, n_k, v, ld_v, ctx, ld_ctx);
+      return ContextTile<1, NV>(p, n_k, v, ld_v, ctx, ld_ctx);
   }
+}
+
+// Context of r (<= kRows) probability rows p[0..r) (dh a multiple of 8):
+// 16 (then 8) head columns a tile.
+void ContextRows(const float* const* p, int r, int n_k, const float* v,
+                 int ld_v, int dh, float* ctx, int ld_ctx) {
+  int c = 0;
+  for (; c + 16 <= dh; c += 16) {
+    ContextTileDispatch<2>(r, p, n_k, v + c, ld_v, ctx + c, ld_ctx);
+  }
+  if (c < dh) ContextTileDispatch<1>(r, p, n_k, v + c, ld_v, ctx + c, ld_ctx);
+}
+
+// Per-thread scratch (grow-only): K^T packed [dh][ld_kt] with zero padding,
+// and one tile of scores [kRows][ld_kt].
+struct HeadScratch {
+  std::vector<float> kt, scores;
+};
+
+// Packs K^T into the thread's scratch; returns ld_kt (n_k rounded up to 8).
+int PrepareKeys(const float* k, int ld_k, int n_k, int dh, float** kt,
+                float** scores) {
+  thread_local HeadScratch scratch;
+  const int ld_kt = (n_k + 7) / 8 * 8;
+  if (scratch.kt.size() < static_cast<size_t>(dh) * ld_kt) {
+    scratch.kt.resize(static_cast<size_t>(dh) * ld_kt);
+  }
+  if (scratch.scores.size() < static_cast<size_t>(kRows) * ld_kt) {
+    scratch.scores.resize(static_cast<size_t>(kRows) * ld_kt);
+  }
+  *kt = scratch.kt.data();
+  *scores = scratch.scores.data();
+  PackKTransposed(k, ld_k, n_k, dh, *kt, ld_kt);
+  return ld_kt;
+}
+
+bool AttentionShapeOk(int n_q, int n_k, int dh) {
+  return dh % 8 == 0 && dh <= 128 && n_k > 0 && n_q > 0;
 }
 
 }  // namespace
@@ -317,50 +393,68 @@ void SoftmaxRows_avx2(float* x, int rows, int cols, int ld) {
 
 void AttentionHead_avx2(const float* q, const float* k, const float* v,
                         int ld_qkv, int n_q, int n_k, int dh, float scale,
-                        float* probs, float* ctx, int ld_ctx) {
-  if (dh % 8 != 0 || dh > 128 || n_k <= 0 || n_q <= 0) {
-    return AttentionHead_ref(q, k, v, ld_qkv, n_q, n_k, dh, scale, probs, ctx,
-                             ld_ctx);
+                        float* probs, float* colsum, float* ctx, int ld_ctx) {
+  if (!AttentionShapeOk(n_q, n_k, dh)) {
+    return AttentionHead_ref(q, k, v, ld_qkv, n_q, n_k, dh, scale, probs,
+                             colsum, ctx, ld_ctx);
   }
-  // Per-thread scratch (grow-only): K^T packed [dh][ld_kt] with zero padding,
-  // and the scores [n_q][ld_kt].
-  thread_local std::vector<float> kt_buf, s_buf;
-  const int ld_kt = (n_k + kTileCols - 1) / kTileCols * kTileCols;
-  if (kt_buf.size() < static_cast<size_t>(dh) * ld_kt) {
-    kt_buf.resize(static_cast<size_t>(dh) * ld_kt);
+  float *kt, *sc;
+  const int ld_kt = PrepareKeys(k, ld_qkv, n_k, dh, &kt, &sc);
+  // Per tile of kRows query rows: scores, softmax (in the L1 tile unless
+  // probs are wanted), context.
+  for (int i = 0; i < n_q; i += kRows) {
+    const int r = std::min(kRows, n_q - i);
+    ScoreRows(q + static_cast<long>(i) * ld_qkv, ld_qkv, r, kt, ld_kt, dh,
+              scale, sc);
+    const float* rows[kRows];
+    for (int t = 0; t < r; ++t) {
+      float* st = sc + static_cast<long>(t) * ld_kt;
+      float* pt =
+          probs != nullptr ? probs + static_cast<long>(i + t) * n_k : st;
+      SoftmaxRow(st, n_k, pt, colsum);
+      rows[t] = pt;
+    }
+    ContextRows(rows, r, n_k, v, ld_qkv, dh,
+                ctx + static_cast<long>(i) * ld_ctx, ld_ctx);
   }
-  if (s_buf.size() < static_cast<size_t>(n_q) * ld_kt) {
-    s_buf.resize(static_cast<size_t>(n_q) * ld_kt);
-  }
-  float* kt = kt_buf.data();
-  float* sc = s_buf.data();
-  PackKTransposed(k, ld_qkv, n_k, dh, kt, ld_kt);
+}
 
-  // Scores: register-blocked micro-GEMM, kRows query rows x 16 keys a tile.
+void AttentionProbs_avx2(const float* q, const float* k, int ld_qk, int n_q,
+                         int n_k, int dh, float scale, float* probs,
+                         int ld_probs, float* colsum) {
+  if (!AttentionShapeOk(n_q, n_k, dh)) {
+    return AttentionProbs_ref(q, k, ld_qk, n_q, n_k, dh, scale, probs, ld_probs,
+                              colsum);
+  }
+  float *kt, *sc;
+  const int ld_kt = PrepareKeys(k, ld_qk, n_k, dh, &kt, &sc);
   for (int i = 0; i < n_q; i += kRows) {
     const int r = std::min(kRows, n_q - i);
-    const float* qi = q + static_cast<long>(i) * ld_qkv;
-    float* si = sc + static_cast<long>(i) * ld_kt;
-    for (int j = 0; j < ld_kt; j += kTileCols) {
-      ScoreTileDispatch(r, qi, ld_qkv, kt + j, ld_kt, dh, scale, si + j, ld_kt);
+    ScoreRows(q + static_cast<long>(i) * ld_qk, ld_qk, r, kt, ld_kt, dh, scale,
+              sc);
+    for (int t = 0; t < r; ++t) {
+      SoftmaxRow(sc + static_cast<long>(t) * ld_kt, n_k,
+                 probs + static_cast<long>(i + t) * ld_probs, colsum);
     }
   }
-  // Softmax of each row's n_k scores (padding excluded), written to probs.
-  for (int i = 0; i < n_q; ++i) {
-    SoftmaxRowToProbs(sc + static_cast<long>(i) * ld_kt, n_k,
-                      probs + static_cast<long>(i) * n_k);
+}
+
+void AttentionContext_avx2(const float* probs, int ld_probs, const int* rows,
+                           int n_rows, int n_k, const float* v, int ld_v,
+                           int dh, float* ctx, int ld_ctx) {
+  if (!AttentionShapeOk(n_rows, n_k, dh)) {
+    return AttentionContext_ref(probs, ld_probs, rows, n_rows, n_k, v, ld_v, dh,
+                                ctx, ld_ctx);
   }
-  // Context: kRows probability rows x 16 (or 8) head columns a tile.
-  for (int i = 0; i < n_q; i += kRows) {
-    const int r = std::min(kRows, n_q - i);
-    const float* pi = probs + static_cast<long>(i) * n_k;
-    float* ci = ctx + static_cast<long>(i) * ld_ctx;
-    int c = 0;
-    for (; c + 16 <= dh; c += 16) {
-      ContextTileDispatch<2>(r, pi, n_k, v + c, ld_qkv, ci + c, ld_ctx);
+  for (int i = 0; i < n_rows; i += kRows) {
+    const int r = std::min(kRows, n_rows - i);
+    const float* p[kRows];
+    for (int t = 0; t < r; ++t) {
+      const int row = rows != nullptr ? rows[i + t] : i + t;
+      p[t] = probs + static_cast<long>(row) * ld_probs;
     }
-    if (c < dh)
-      ContextTileDispatch<1>(r, pi, n_k, v + c, ld_qkv, ci + c, ld_ctx);
+    ContextRows(p, r, n_k, v, ld_v, dh, ctx + static_cast<long>(i) * ld_ctx,
+                ld_ctx);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/fp32_kernels.h"
+#include "engine/runtime/attention_block.h"
 #include "engine/runtime/dnnl_engine.h"
 #include "engine/runtime/fp32_linear.h"
 
@@ -41,9 +42,10 @@ class BertWorkspace : public Workspace {
   // classifier.
   std::vector<std::unique_ptr<LinearState>> states;
   // Scratch arena.
-  std::vector<float> x, q, k, v, ctx, tmp, ffn, probs, cls;
+  std::vector<float> x, q, k, v, ctx, tmp, ffn, cls;
   std::vector<double> sig;
-  std::vector<int> order, pos, offsets, new_offsets;
+  std::vector<int> pos, offsets, new_offsets, src, keep;
+  AttentionScratch attention;
   // Per layer: rows per feed-forward block (see kFfnRowBlock).
   std::vector<int> ffn_block;
 };
@@ -303,11 +305,10 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
   float* CTX = Grow(&ws->ctx, T * H);
   float* TMP = Grow(&ws->tmp, T * H);
   float* F = Grow(&ws->ffn, T * I);
-  float* P =
-      Grow(&ws->probs, static_cast<size_t>(d.max_positions) * d.max_positions);
   float* XC = Grow(&ws->cls, static_cast<size_t>(S) * H);
   double* sig = Grow(&ws->sig, T);
-  int* order = Grow(&ws->order, static_cast<size_t>(d.max_positions));
+  int* src = Grow(&ws->src, T);
+  int* keep = Grow(&ws->keep, S);
   int* pos = Grow(&ws->pos, T);
   int* off = Grow(&ws->offsets, S + 1);
   int* new_off = Grow(&ws->new_offsets, S + 1);
@@ -367,22 +368,48 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     FASTREL_RETURN_IF_ERROR(
         run(*o.value, {l, LinearKind::kValue}, st + 2, X, rows, V, {}));
 
-    for (int s = 0; s < S; ++s) {
-      const int base = off[s], n = off[s + 1] - off[s];
-      const int qbase = cls_only ? s : base, n_q = cls_only ? 1 : n;
-      if (drop) std::fill(sig + base, sig + base + n, 0.0);
-      for (int h = 0; h < A; ++h) {
-        const size_t hk = static_cast<size_t>(base) * H + h * dh;
-        const size_t hq = static_cast<size_t>(qbase) * H + h * dh;
-        AttentionHead(Q + hq, K + hk, V + hk, H, n_q, n, dh, scale, P, CTX + hq,
-                      H);
-        if (drop) {
-          for (int i = 0; i < n_q; ++i) {
-            const float* pi = P + static_cast<size_t>(i) * n;
-            for (int j = 0; j < n; ++j) sig[base + j] += pi[j];
-          }
+    // Attention; in a dropping layer the context, the attention-output
+    // projection and its LayerNorm run on the kept rows only.
+    const bool select = drop && !cls_only;
+    if (select) {
+      for (int s = 0; s < S; ++s) {
+        keep[s] = std::min(off[s + 1] - off[s],
+                           length.KeptTokens(l, batch.length(s)));
+      }
+    }
+    PackedAttentionInput att;
+    att.num_sequences = S;
+    att.hidden = H;
+    att.num_heads = A;
+    att.scale = scale;
+    att.offsets = off;
+    att.q = Q;
+    att.k = K;
+    att.v = V;
+    att.cls_only = cls_only;
+    att.keep = select ? keep : nullptr;
+    att.significance_for_all = trace != nullptr;
+    RunPackedAttention(att, {CTX, new_off, src, sig}, &ws->attention);
+    if (select) {
+      // Gather the kept rows of X (source rows never precede their
+      // destinations, so going forward is safe) and their positions.
+      const int kept_rows = new_off[S];
+      for (int r = 0; r < kept_rows; ++r) {
+        if (src[r] != r) {
+          std::memcpy(X + static_cast<size_t>(r) * H,
+                      X + static_cast<size_t>(src[r]) * H, H * sizeof(float));
+          pos[r] = pos[src[r]];
         }
       }
+      if (trace != nullptr) {
+        for (int s = 0; s < S; ++s) {
+          trace->significance[s][l].assign(sig + off[s], sig + off[s + 1]);
+          trace->kept[s][l].assign(pos + new_off[s], pos + new_off[s + 1]);
+        }
+      }
+      std::swap(off, new_off);
+      rows = kept_rows;
+      q_rows = rows;
     }
     LinearEpilogue res;
     res.residual = xq;
@@ -391,44 +418,6 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
                                 q_rows, TMP, res));
     LayerNorm(TMP, q_rows, H, H, lp.attention_norm.gamma.data(),
               lp.attention_norm.beta.data(), eps, xq);
-
-    if (drop && !cls_only) {
-      // Keep the k most attended tokens of each sequence (ties to the lower
-      // position, [CLS] always), in their original order; compact in place.
-      // Destination rows never pass their sources, so copying forward is safe.
-      new_off[0] = 0;
-      for (int s = 0; s < S; ++s) {
-        const int base = off[s], n = off[s + 1] - off[s];
-        const int k = std::min(n, length.KeptTokens(l, batch.length(s)));
-        if (trace != nullptr) {
-          trace->significance[s][l].assign(sig + base, sig + base + n);
-        }
-        const double* sg = sig + base;
-        for (int j = 0; j < n; ++j) order[j] = j;
-        if (k < n) {
-          std::sort(order + 1, order + n, [sg](int a, int b) {
-            return sg[a] > sg[b] || (sg[a] == sg[b] && a < b);
-          });
-          std::sort(order + 1, order + k);
-        }
-        const int dst0 = new_off[s];
-        for (int r = 0; r < k; ++r) {
-          const int src = base + order[r], dst = dst0 + r;
-          if (src != dst) {
-            std::memmove(X + static_cast<size_t>(dst) * H,
-                         X + static_cast<size_t>(src) * H, H * sizeof(float));
-            pos[dst] = pos[src];
-          }
-        }
-        new_off[s + 1] = dst0 + k;
-        if (trace != nullptr) {
-          trace->kept[s][l].assign(pos + dst0, pos + dst0 + k);
-        }
-      }
-      std::swap(off, new_off);
-      rows = off[S];
-      q_rows = rows;
-    }
 
     // Feed-forward block in row blocks so the [block x I] intermediate
     // activations stay in L2 between the two GEMMs (every op is per row, and

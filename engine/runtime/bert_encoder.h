@@ -78,8 +78,10 @@ struct BertParams {
 };
 
 // Encoder for BertParams. Forward: embeddings + LayerNorm; per layer
-// self-attention per sequence and head (AttentionHead kernel), output
-// projection + residual + LayerNorm, optional token dropping (length config),
+// self-attention per sequence and head (RunPackedAttention), output
+// projection + residual + LayerNorm, optional token dropping (length config;
+// the kept tokens are chosen right after the softmax, so the context, output
+// projection and LayerNorm run on kept rows only, same result),
 // FFN (GELU) + residual + LayerNorm; pooler tanh on each sequence's [CLS] and
 // the classifier. All sequences' tokens form one [tokens, hidden] matrix so
 // every linear layer is one LinearOp call; dropped tokens are compacted away.

@@ -1,5 +1,7 @@
 #include "engine/runtime/bert_encoder.h"
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <thread>
 #include <vector>
@@ -162,13 +164,67 @@ TEST_F(BertEncoderTest, TraceRecordsKeptTokensAndObserverSeesEveryLinear) {
   EXPECT_EQ(seen[0].id.kind, LinearKind::kQuery);
   EXPECT_EQ(seen[0].rows, 33);
   EXPECT_EQ(seen[0].cols, 32);
+  // The attention output (and everything after it) runs on the kept rows only.
+  EXPECT_EQ(seen[3].id.kind, LinearKind::kAttentionOutput);
+  EXPECT_EQ(seen[3].rows, 9 + 3 + 18);  // after layer 0 dropped tokens
   EXPECT_EQ(seen[4].id.kind, LinearKind::kIntermediate);
-  EXPECT_EQ(seen[4].rows, 9 + 3 + 18);  // after layer 0 dropped tokens
+  EXPECT_EQ(seen[4].rows, 9 + 3 + 18);
   EXPECT_EQ(seen[5].cols, 64);
   EXPECT_EQ(seen[6].id.layer, 1);
   EXPECT_EQ(seen[18].id.kind, LinearKind::kPooler);
   EXPECT_EQ(seen[18].rows, 3);
   EXPECT_EQ(seen[19].id.kind, LinearKind::kClassifier);
+}
+
+// Significance sums the probabilities of every query row (not only the kept
+// ones) over all heads, so each layer's significance adds up to heads x rows
+// (every probability row sums to 1); fp32 column sums of <= 24 rows.
+constexpr double kSignificanceSumTol = 1e-4;
+
+TEST_F(BertEncoderTest, KeptTokensAreTheMostSignificant) {
+  const std::vector<int> lengths = {24, 6, 17, 1, 11};
+  PackedBatch batch = RandomBatch(lengths, 12);
+  // Layer 1 keeps all that layer 0 kept (k_1 = min(k_0, ceil(0.6 n)) = k_0),
+  // layer 2 drops again; the 1-token sequence never drops.
+  LengthConfig length{{0.6, 0.6, 0.25}};
+  ForwardTrace trace;
+  std::vector<float> logits(lengths.size());
+  ASSERT_TRUE(encoder_->Forward(batch, length, ws_.get(), logits, &trace).ok());
+  const int heads = TinyDims().num_heads;
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    std::vector<int> positions(lengths[s]);
+    for (int j = 0; j < lengths[s]; ++j) positions[j] = j;
+    for (int l = 0; l < 3; ++l) {
+      const std::vector<float>& sig = trace.significance[s][l];
+      const int n = static_cast<int>(sig.size());
+      ASSERT_EQ(n, static_cast<int>(positions.size()));
+      double total = 0;
+      for (float x : sig) total += x;
+      EXPECT_NEAR(total, static_cast<double>(heads) * n,
+                  kSignificanceSumTol * heads * n)
+          << s << " " << l;
+      // Expected: [CLS], then the most significant (ties to the lower row),
+      // in the original order.
+      const int k = length.KeptTokens(l, lengths[s]);
+      std::vector<int> order(n);
+      for (int j = 0; j < n; ++j) order[j] = j;
+      std::stable_sort(order.begin() + 1, order.end(),
+                       [&](int a, int b) { return sig[a] > sig[b]; });
+      std::sort(order.begin() + 1, order.begin() + std::min(k, n));
+      std::vector<int> want;
+      for (int r = 0; r < std::min(k, n); ++r) {
+        want.push_back(positions[order[r]]);
+      }
+      ASSERT_EQ(trace.kept[s][l], want) << s << " " << l;
+      positions = want;
+    }
+  }
+  // The trace does not change the result.
+  std::vector<float> plain(lengths.size());
+  ASSERT_TRUE(encoder_->Forward(batch, length, ws_.get(), plain).ok());
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    EXPECT_NEAR(plain[s], logits[s], kBatchingTol);
+  }
 }
 
 TEST_F(BertEncoderTest, InvalidInputsAreInvalidArgument) {
