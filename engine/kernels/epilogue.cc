@@ -115,7 +115,6 @@ void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
                                   ep, acc + r * ld_acc, m, n, y, dynamic);
     if (ep.requant == Epilogue::Requant::kNone) continue;
     int8_t* q = ep.out_q + m * ep.ld_out_q;
-    float inv;
     if (dynamic) {
       // The tail of QuantizeRowSymmetric{Ref,Avx2} (quantize.cc) after its
       // max pass, with the max taken above: same codes and scale.
@@ -124,15 +123,17 @@ void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
         ep.out_q_scale[m] = 1.0f;
         continue;
       }
-      inv = 127.0f / amax;
+      const float inv = 127.0f / amax;
       ep.out_q_scale[m] = amax / 127.0f;
+      if (simd) {
+        internal::QuantizeRowWithMaxAvx2(y, n, inv, q);
+      } else {
+        internal::QuantizeRowStaticRef(y, n, inv, q);
+      }
+    } else if (simd) {
+      internal::QuantizeRowStaticAvx2(y, n, 1.0f / ep.requant_scale, q);
     } else {
-      inv = 1.0f / ep.requant_scale;
-    }
-    if (simd) {
-      internal::QuantizeRowStaticAvx2(y, n, inv, q);
-    } else {
-      internal::QuantizeRowStaticRef(y, n, inv, q);
+      internal::QuantizeRowStaticRef(y, n, 1.0f / ep.requant_scale, q);
     }
   }
 }
