@@ -19,7 +19,7 @@
 //    offline):  q = clamp(rne(x * (1 / scale)), -127, 127).
 //
 // rne = round to nearest, ties to even (the default MXCSR / fenv mode; the
-// reference uses std::nearbyint, AVX2 uses _mm256_round_ps/cvtps). The clamp
+// reference uses std::nearbyint, AVX2 uses _mm256_round_ps or cvtps). The clamp
 // is applied in float before the conversion, so huge inputs saturate. The
 // reference and AVX2 paths do the same float operations in the same order and
 // produce bit-identical codes and scales (tested).
