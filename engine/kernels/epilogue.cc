@@ -1,6 +1,8 @@
 #include "engine/kernels/epilogue.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/quantize.h"
@@ -8,10 +10,11 @@
 namespace fastrel {
 namespace internal {
 
-void ApplyEpilogueRowRef(const Epilogue& ep, const int32_t* acc, int m, int n) {
+float ApplyEpilogueRowRef(const Epilogue& ep, const int32_t* acc, int m, int n,
+                          float* out, bool want_amax) {
   const float sa = ep.act_scale_per_tensor ? ep.act_scale[0] : ep.act_scale[m];
   const int32_t zp = ep.act_zero_point ? ep.act_zero_point[m] : 0;
-  float* out = ep.out + m * ep.ld_out;
+  float amax = 0.0f;
   const float* res = ep.residual ? ep.residual + m * ep.ld_residual : nullptr;
   for (int j = 0; j < n; ++j) {
     int32_t c = acc[j];
@@ -27,7 +30,9 @@ void ApplyEpilogueRowRef(const Epilogue& ep, const int32_t* acc, int m, int n) {
     if (ep.gelu) y = 0.5f * y * (1.0f + std::erf(y * 0.70710678118654752f));
     if (res) y = y + res[j];
     out[j] = y;
+    if (want_amax) amax = std::max(amax, std::fabs(y));
   }
+  return amax;
 }
 
 }  // namespace internal
@@ -38,11 +43,12 @@ absl::Status CheckEpilogue(const Epilogue& ep, int m, int n) {
         absl::StrCat("epilogue: bad shape m=", m, " n=", n));
   }
   if (m == 0) return absl::OkStatus();
-  if (!ep.act_scale || !ep.weight_scale || !ep.out) {
+  if (!ep.act_scale || !ep.weight_scale ||
+      (!ep.out && ep.requant == Epilogue::Requant::kNone)) {
     return absl::InvalidArgumentError(
-        "epilogue: act_scale, weight_scale and out are required");
+        "epilogue: act_scale, weight_scale and out (or requant) are required");
   }
-  if (ep.ld_out < n) {
+  if (ep.out && ep.ld_out < n) {
     return absl::InvalidArgumentError(
         absl::StrCat("epilogue: ld_out ", ep.ld_out, " < n ", n));
   }
@@ -53,7 +59,7 @@ absl::Status CheckEpilogue(const Epilogue& ep, int m, int n) {
   if (ep.residual && ep.ld_residual < n) {
     return absl::InvalidArgumentError("epilogue: ld_residual < n");
   }
-  if (ep.residual && ep.residual != ep.out) {
+  if (ep.residual && ep.out && ep.residual != ep.out) {
     // Partial overlap would make the result depend on the tile order.
     const float* r0 = ep.residual;
     const float* r1 = ep.residual + (m - 1) * ep.ld_residual + n;
@@ -95,26 +101,39 @@ absl::Status CheckEpilogue(const Epilogue& ep, int m, int n) {
 void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
                    int m0, int rows, int n, KernelIsa isa) {
   const bool simd = ResolveIsa(isa) != KernelIsa::kRef;
+  const bool dynamic = ep.requant == Epilogue::Requant::kDynamicSymmetric;
+  thread_local std::vector<float> scratch;  // rows when ep.out is null
+  if (ep.out == nullptr && scratch.size() < static_cast<size_t>(n)) {
+    scratch.resize(n);
+  }
   for (int r = 0; r < rows; ++r) {
     const int m = m0 + r;
-    if (simd) {
-      internal::ApplyEpilogueRowAvx2(ep, acc + r * ld_acc, m, n);
-    } else {
-      internal::ApplyEpilogueRowRef(ep, acc + r * ld_acc, m, n);
-    }
+    float* y = ep.out ? ep.out + m * ep.ld_out : scratch.data();
+    const float amax = simd ? internal::ApplyEpilogueRowAvx2(
+                                  ep, acc + r * ld_acc, m, n, y, dynamic)
+                            : internal::ApplyEpilogueRowRef(
+                                  ep, acc + r * ld_acc, m, n, y, dynamic);
     if (ep.requant == Epilogue::Requant::kNone) continue;
-    const float* y = ep.out + m * ep.ld_out;
     int8_t* q = ep.out_q + m * ep.ld_out_q;
-    if (ep.requant == Epilogue::Requant::kStatic) {
-      const float inv = 1.0f / ep.requant_scale;
+    if (dynamic) {
+      // The tail of QuantizeRowSymmetric{Ref,Avx2} (quantize.cc) after its
+      // max pass, with the max taken above: same codes and scale.
+      if (amax == 0.0f) {
+        std::fill(q, q + n, int8_t{0});
+        ep.out_q_scale[m] = 1.0f;
+        continue;
+      }
+      const float inv = 127.0f / amax;
+      ep.out_q_scale[m] = amax / 127.0f;
       if (simd) {
-        internal::QuantizeRowStaticAvx2(y, n, inv, q);
+        internal::QuantizeRowWithMaxAvx2(y, n, inv, q);
       } else {
         internal::QuantizeRowStaticRef(y, n, inv, q);
       }
+    } else if (simd) {
+      internal::QuantizeRowStaticAvx2(y, n, 1.0f / ep.requant_scale, q);
     } else {
-      ep.out_q_scale[m] = simd ? internal::QuantizeRowSymmetricAvx2(y, n, q)
-                               : internal::QuantizeRowSymmetricRef(y, n, q);
+      internal::QuantizeRowStaticRef(y, n, 1.0f / ep.requant_scale, q);
     }
   }
 }

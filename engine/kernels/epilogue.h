@@ -12,7 +12,13 @@
 //   out[m][n] = y
 // then, if requant != kNone, out_q[m][:] = quantize(out[m][:]) with the
 // schemes of quantize.h (dynamic per-row symmetric -> out_q_scale[m], or
-// static with requant_scale).
+// static with requant_scale). The codes and scales are bit-identical to
+// QuantizeRowsSymmetric / QuantizeStatic (same ISA) on the fp32 rows: the
+// dynamic row max |y| is gathered while the row is computed (max is exact in
+// any order), then the row, still in L1, is quantized. With requant the fp32
+// `out` is optional (null: rows go through a thread-local row buffer only).
+// Every row is complete (all N columns) in one call, so per-row (per-token)
+// dynamic requantization is exact whatever the GEMM's row tiling.
 // Each float op is a separate IEEE operation (no FMA contraction), in this
 // order, in both the reference and the AVX2 path, so the two are bit-identical
 // except GELU: the reference calls std::erf, the AVX2 path a vectorized
@@ -55,8 +61,9 @@ struct Epilogue {
   // Optional: residual [M x N] fp32 added last (row stride ld_residual).
   const float* residual = nullptr;
   int64_t ld_residual = 0;
-  // Required: fp32 output [M x N] (row stride ld_out >= N). May alias
-  // residual exactly (same pointer and stride) for an in-place residual add.
+  // Required unless requant != kNone: fp32 output [M x N] (row stride
+  // ld_out >= N). May alias residual exactly (same pointer and stride) for an
+  // in-place residual add.
   float* out = nullptr;
   int64_t ld_out = 0;
   // Optional requantization of `out` to int8 for the next layer.
@@ -79,8 +86,12 @@ void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
                    int m0, int rows, int n, KernelIsa isa);
 
 namespace internal {
-void ApplyEpilogueRowRef(const Epilogue& ep, const int32_t* acc, int m, int n);
-void ApplyEpilogueRowAvx2(const Epilogue& ep, const int32_t* acc, int m, int n);
+// Row m of the fp32 epilogue into out[0, n) (the caller picks ep.out's row or
+// a scratch row). Returns max_j |out[j]| when want_amax (else 0).
+float ApplyEpilogueRowRef(const Epilogue& ep, const int32_t* acc, int m, int n,
+                          float* out, bool want_amax);
+float ApplyEpilogueRowAvx2(const Epilogue& ep, const int32_t* acc, int m, int n,
+                           float* out, bool want_amax);
 }  // namespace internal
 
 }  // namespace fastrel

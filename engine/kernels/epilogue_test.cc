@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/kernels/int8_test_util.h"
+#include "engine/kernels/quantize.h"
 
 namespace fastrel {
 namespace {
@@ -148,6 +149,53 @@ TEST(EpilogueTest, InPlaceResidualAndRequant) {
   }
 }
 
+TEST(EpilogueTest, DynamicRequantEqualsQuantizeRowsBitwise) {
+  // The fused per-row requantization (row max gathered while the row is
+  // computed) must give exactly QuantizeRowsSymmetric's codes and scales on
+  // the fp32 rows, with or without storing those rows.
+  std::mt19937 rng(37);
+  for (KernelIsa isa : {KernelIsa::kRef, KernelIsa::kAvx2}) {
+    if (!IsaAvailable(isa)) continue;
+    for (int n : {20, 1024}) {
+      const int m = 5;
+      Inputs in = MakeInputs(m, n, rng);
+      std::fill(in.acc.begin(), in.acc.begin() + n, 0);  // row 0: zero acc
+      for (int mask = 0; mask < 8; ++mask) {
+        const bool bias = mask & 1, gelu = mask & 2, res = mask & 4;
+        std::vector<float> out(static_cast<size_t>(m) * n, -5.0f);
+        Epilogue ep = Make(in, false, bias, gelu, res, out.data());
+        std::vector<int8_t> q(out.size(), 77), q2(out.size(), 66);
+        std::vector<float> qs(m, -1.0f), qs2(m, -2.0f);
+        ep.requant = Epilogue::Requant::kDynamicSymmetric;
+        ep.out_q = q.data();
+        ep.ld_out_q = n;
+        ep.out_q_scale = qs.data();
+        ASSERT_TRUE(CheckEpilogue(ep, m, n).ok());
+        ApplyEpilogue(ep, in.acc.data(), n, 0, m, n, isa);
+        std::vector<int8_t> want_q(out.size());
+        std::vector<float> want_s(m);
+        ASSERT_TRUE(QuantizeRowsSymmetric(out.data(), m, n, n, want_q.data(), n,
+                                          want_s.data(), isa)
+                        .ok());
+        EXPECT_EQ(q, want_q) << "n=" << n << " mask=" << mask;
+        EXPECT_EQ(qs, want_s) << "n=" << n << " mask=" << mask;
+        if (!bias && !res) {
+          EXPECT_EQ(qs[0], 1.0f);  // all-zero row
+        }
+        // Without the fp32 output: same codes, in two row tiles.
+        ep.out = nullptr;
+        ep.out_q = q2.data();
+        ep.out_q_scale = qs2.data();
+        ASSERT_TRUE(CheckEpilogue(ep, m, n).ok());
+        ApplyEpilogue(ep, in.acc.data(), n, 0, 2, n, isa);
+        ApplyEpilogue(ep, in.acc.data() + 2 * n, n, 2, m - 2, n, isa);
+        EXPECT_EQ(q2, want_q);
+        EXPECT_EQ(qs2, want_s);
+      }
+    }
+  }
+}
+
 TEST(EpilogueTest, Avx2GeluAccurateOverWideRange) {
   if (!IsaAvailable(KernelIsa::kAvx2)) GTEST_SKIP() << "no AVX2";
   // acc = i, scales 1: y sweeps [-12, 12] in steps of 1e-3 (tails, zero).
@@ -202,6 +250,11 @@ TEST(EpilogueTest, CheckRejectsBadDescriptions) {
   EXPECT_TRUE(CheckEpilogue(ep, 2, 4).ok());
   ep.requant = Epilogue::Requant::kDynamicSymmetric;
   EXPECT_FALSE(CheckEpilogue(ep, 2, 4).ok());  // needs out_q_scale
+  ep.out_q_scale = s.data();
+  ep.out = nullptr;  // fp32 output optional with requant
+  EXPECT_TRUE(CheckEpilogue(ep, 2, 4).ok());
+  ep.requant = Epilogue::Requant::kNone;
+  EXPECT_FALSE(CheckEpilogue(ep, 2, 4).ok());  // but required without
 }
 
 }  // namespace

@@ -19,7 +19,7 @@
 //    offline):  q = clamp(rne(x * (1 / scale)), -127, 127).
 //
 // rne = round to nearest, ties to even (the default MXCSR / fenv mode; the
-// reference uses std::nearbyint, AVX2 uses _mm256_round_ps/cvtps). The clamp
+// reference uses std::nearbyint, AVX2 uses _mm256_round_ps or cvtps). The clamp
 // is applied in float before the conversion, so huge inputs saturate. The
 // reference and AVX2 paths do the same float operations in the same order and
 // produce bit-identical codes and scales (tested).
@@ -63,6 +63,11 @@ float QuantizeRowAsymmetricRef(const float* x, int k, uint8_t* q, int32_t* zp);
 float QuantizeRowAsymmetricAvx2(const float* x, int k, uint8_t* q, int32_t* zp);
 void QuantizeRowStaticRef(const float* x, int k, float inv_scale, int8_t* q);
 void QuantizeRowStaticAvx2(const float* x, int k, float inv_scale, int8_t* q);
+// The second pass of the dynamic symmetric quantizer: inv = 127 / max|x| of
+// the row (so |x * inv| <= 127 up to rounding; no clamp needed). Same codes
+// as QuantizeRowStatic{Ref,Avx2}(x, k, inv, q); used by the fused epilogue,
+// which gathers max|x| while it writes the row.
+void QuantizeRowWithMaxAvx2(const float* x, int k, float inv, int8_t* q);
 }  // namespace internal
 
 }  // namespace fastrel

@@ -26,7 +26,7 @@ float HMin(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-// Packs 8 int32 (already in [-128, 255] range as needed) to 8 bytes.
+// Packs 8 int32 to 8 bytes (saturating).
 inline void Store8S8(__m256i v, int8_t* q) {
   const __m128i lo = _mm256_castsi256_si128(v);
   const __m128i hi = _mm256_extracti128_si256(v, 1);
@@ -41,15 +41,33 @@ inline void Store8U8(__m256i v, uint8_t* q) {
   _mm_storel_epi64(reinterpret_cast<__m128i*>(q), _mm_packus_epi16(w, w));
 }
 
-void StaticRowAvx2(const float* x, int k, float inv, int8_t* q) {
+// q = rne(x * inv), clamped to [-127, 127] when kClamp. Without the clamp the
+// caller guarantees |x * inv| <= 127.5 (dynamic symmetric: inv = 127 / max|x|
+// gives <= 127 * (1 + 2^-22)), so the codes equal the clamped ones. The
+// conversion rounds with MXCSR (default round-to-nearest-even, as
+// std::nearbyint in the reference). 32 values per step: four conversions,
+// two saturating pack levels and one lane permute, one 32-byte store.
+template <bool kClamp>
+void ScaleRowAvx2(const float* x, int k, float inv, int8_t* q) {
   const __m256 vinv = _mm256_set1_ps(inv);
   const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  auto code = [&](const float* p) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), vinv);
+    if (kClamp) v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+    return _mm256_cvtps_epi32(v);
+  };
   int i = 0;
-  for (; i + 8 <= k; i += 8) {
-    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv);
-    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-    Store8S8(_mm256_cvtps_epi32(_mm256_round_ps(v, kRound)), q + i);
+  for (; i + 32 <= k; i += 32) {
+    // Per 128-bit lane the packs interleave the four inputs' halves; the
+    // dword permute restores the element order.
+    const __m256i ab = _mm256_packs_epi32(code(x + i), code(x + i + 8));
+    const __m256i cd = _mm256_packs_epi32(code(x + i + 16), code(x + i + 24));
+    const __m256i b = _mm256_packs_epi16(ab, cd);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i),
+                        _mm256_permutevar8x32_epi32(b, order));
   }
+  for (; i + 8 <= k; i += 8) Store8S8(code(x + i), q + i);
   for (; i < k; ++i) {
     const float v = std::min(std::max(x[i] * inv, -127.0f), 127.0f);
     q[i] = static_cast<int8_t>(std::nearbyint(v));
@@ -71,12 +89,16 @@ float QuantizeRowSymmetricAvx2(const float* x, int k, int8_t* q) {
     std::fill(q, q + k, int8_t{0});
     return 1.0f;
   }
-  StaticRowAvx2(x, k, 127.0f / amax, q);
+  ScaleRowAvx2<false>(x, k, 127.0f / amax, q);
   return amax / 127.0f;
 }
 
 void QuantizeRowStaticAvx2(const float* x, int k, float inv_scale, int8_t* q) {
-  StaticRowAvx2(x, k, inv_scale, q);
+  ScaleRowAvx2<true>(x, k, inv_scale, q);
+}
+
+void QuantizeRowWithMaxAvx2(const float* x, int k, float inv, int8_t* q) {
+  ScaleRowAvx2<false>(x, k, inv, q);
 }
 
 float QuantizeRowAsymmetricAvx2(const float* x, int k, uint8_t* q,

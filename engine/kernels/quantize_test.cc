@@ -105,12 +105,36 @@ TEST(QuantizeTest, AsymmetricAvx2MatchesRefAndBounds) {
   }
 }
 
+TEST(QuantizeTest, SymmetricTiesRoundToEvenLikeRef) {
+  // max |x| = 127 makes the multiplier exactly 1, so every x = j + 0.5 is a
+  // tie: the AVX2 conversion must round half to even, as std::nearbyint.
+  const int k = 1000;
+  std::vector<float> x(k);
+  for (int i = 0; i < k; ++i) x[i] = ((i % 254) - 127) + 0.5f;
+  x[5] = 127.0f;
+  std::vector<int8_t> qr(k), qa(k);
+  float sr = 0, sa = 0;
+  ASSERT_TRUE(QuantizeRowsSymmetric(x.data(), 1, k, k, qr.data(), k, &sr,
+                                    KernelIsa::kRef)
+                  .ok());
+  EXPECT_EQ(qr[0], -126);  // -126.5 -> -126 (even)
+  EXPECT_EQ(qr[1], -126);  // -125.5 -> -126 (even)
+  if (!Avx2()) GTEST_SKIP() << "no AVX2";
+  ASSERT_TRUE(QuantizeRowsSymmetric(x.data(), 1, k, k, qa.data(), k, &sa,
+                                    KernelIsa::kAvx2)
+                  .ok());
+  EXPECT_EQ(qr, qa);
+  EXPECT_EQ(sr, sa);
+}
+
 TEST(QuantizeTest, StaticClampsAndMatches) {
   std::mt19937 rng(4);
-  const int m = 3, k = 45;
+  const int m = 3, k = 77;  // one 32-wide step, then 8-wide, then scalar
   auto x = RandomFloats(static_cast<size_t>(m) * k, -5.0f, 5.0f, rng);
   x[3] = 1e30f;
   x[4] = -1e30f;
+  x[k + 40] = 2.0f;   // clamped in the 32-wide step of row 1
+  x[k + 70] = -3.0f;  // and in the 8-wide step
   std::vector<int8_t> qr(x.size()), qa(x.size());
   ASSERT_TRUE(
       QuantizeStatic(x.data(), m, k, k, 0.01f, qr.data(), k, KernelIsa::kRef)

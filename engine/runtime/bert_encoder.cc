@@ -48,6 +48,10 @@ class BertWorkspace : public Workspace {
   AttentionScratch attention;
   // Per layer: rows per feed-forward block (see kFfnRowBlock).
   std::vector<int> ffn_block;
+  // Quantized activations shared between ops: X for Q/K/V (then the [CLS]
+  // rows), the GELU output of one feed-forward block.
+  std::vector<int8_t> x_codes, ffn_codes;
+  std::vector<float> x_scale, ffn_scale;
 };
 
 absl::Status CheckSize(const std::vector<float>& v, size_t want,
@@ -361,12 +365,41 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       xq = XC;
       q_rows = S;
     }
-    FASTREL_RETURN_IF_ERROR(
-        run(*o.query, {l, LinearKind::kQuery}, st, xq, q_rows, Q, {}));
-    FASTREL_RETURN_IF_ERROR(
-        run(*o.key, {l, LinearKind::kKey}, st + 1, X, rows, K, {}));
-    FASTREL_RETURN_IF_ERROR(
-        run(*o.value, {l, LinearKind::kValue}, st + 2, X, rows, V, {}));
+    // Q, K and V quantize the same X: when they agree on the scheme (and no
+    // observer needs fp32 inputs), quantize it once (per row, so the [CLS]
+    // rows' codes are a gather; bit-identical to three quantizations).
+    const ActQuant qkv =
+        observer != nullptr ? ActQuant::kNone : o.query->input_quant();
+    if (qkv != ActQuant::kNone && o.key->input_quant() == qkv &&
+        o.value->input_quant() == qkv) {
+      int8_t* xc = Grow(&ws->x_codes, (T + S) * H);
+      float* xs = Grow(&ws->x_scale, T + S);
+      FASTREL_RETURN_IF_ERROR(
+          QuantizeActivations(qkv, X, rows, H, H, {xc, H, xs}));
+      const QuantizedRows xr{xc, H, xs};
+      QuantizedRows qr = xr;
+      if (cls_only) {
+        for (int s = 0; s < S; ++s) {
+          std::memcpy(xc + (T + s) * H, xc + static_cast<size_t>(off[s]) * H,
+                      H);
+          xs[T + s] = xs[off[s]];
+        }
+        qr = {xc + T * H, H, xs + T};
+      }
+      FASTREL_RETURN_IF_ERROR(
+          o.query->ForwardQuantized(qr, q_rows, Q, {}, ws->states[st].get()));
+      FASTREL_RETURN_IF_ERROR(
+          o.key->ForwardQuantized(xr, rows, K, {}, ws->states[st + 1].get()));
+      FASTREL_RETURN_IF_ERROR(
+          o.value->ForwardQuantized(xr, rows, V, {}, ws->states[st + 2].get()));
+    } else {
+      FASTREL_RETURN_IF_ERROR(
+          run(*o.query, {l, LinearKind::kQuery}, st, xq, q_rows, Q, {}));
+      FASTREL_RETURN_IF_ERROR(
+          run(*o.key, {l, LinearKind::kKey}, st + 1, X, rows, K, {}));
+      FASTREL_RETURN_IF_ERROR(
+          run(*o.value, {l, LinearKind::kValue}, st + 2, X, rows, V, {}));
+    }
 
     // Attention; in a dropping layer the context, the attention-output
     // projection and its LayerNorm run on the kept rows only.
@@ -424,21 +457,38 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     // the int8 activation quantization is per token or per tensor with a
     // fixed scale, so blocking does not change the result). An observer sees
     // each linear's whole input at once, as before.
+    // When the output op takes quantized input that the intermediate op can
+    // emit, its fused epilogue writes the GELU output's codes directly (no
+    // fp32 intermediate, no second quantization pass; bit-identical).
     LinearEpilogue gelu;
     gelu.activation = Activation::kGelu;
     const int block =
         observer != nullptr ? std::max(q_rows, 1) : ws->ffn_block[l];
+    const ActQuant fq =
+        observer != nullptr ? ActQuant::kNone : o.output->input_quant();
+    const bool ffn_q =
+        fq != ActQuant::kNone && o.intermediate->CanQuantizeOutput(fq);
+    if (ffn_q) {
+      const size_t br_max = std::min(block, q_rows);
+      gelu.quantize_out = fq;
+      gelu.out_q = {Grow(&ws->ffn_codes, br_max * I), I,
+                    Grow(&ws->ffn_scale, br_max)};
+    }
     for (int r0 = 0; r0 < q_rows; r0 += block) {
       const int br = std::min(block, q_rows - r0);
       float* xr = xq + static_cast<size_t>(r0) * H;
       float* tr = TMP + static_cast<size_t>(r0) * H;
       FASTREL_RETURN_IF_ERROR(run(*o.intermediate,
                                   {l, LinearKind::kIntermediate}, st + 4, xr,
-                                  br, F, gelu));
+                                  br, ffn_q ? nullptr : F, gelu));
       LinearEpilogue res_r;
       res_r.residual = xr;
-      FASTREL_RETURN_IF_ERROR(
-          run(*o.output, {l, LinearKind::kOutput}, st + 5, F, br, tr, res_r));
+      FASTREL_RETURN_IF_ERROR(ffn_q
+                                  ? o.output->ForwardQuantized(
+                                        {gelu.out_q.codes, I, gelu.out_q.scale},
+                                        br, tr, res_r, ws->states[st + 5].get())
+                                  : run(*o.output, {l, LinearKind::kOutput},
+                                        st + 5, F, br, tr, res_r));
       LayerNorm(tr, br, H, H, lp.output_norm.gamma.data(),
                 lp.output_norm.beta.data(), eps, xr);
     }

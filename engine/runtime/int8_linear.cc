@@ -41,7 +41,7 @@ class Int8Linear : public LinearOp {
                        LinearState* state) const override {
     if (rows == 0) return absl::OkStatus();
     auto* st = static_cast<Int8LinearState*>(state);
-    const int k = w_.in, n = w_.out;
+    const int k = w_.in;
     st->q.resize(static_cast<size_t>(rows) * k);
     Epilogue ep;
     switch (scheme_) {
@@ -81,33 +81,36 @@ class Int8Linear : public LinearOp {
         break;
       }
     }
-    ep.weight_scale = w_.scales.data();
-    ep.bias = w_.bias.empty() ? nullptr : w_.bias.data();
-    ep.gelu = epi.activation == Activation::kGelu;
-    // tanh is not fused (only the pooler uses it): applied afterwards.
-    const bool tanh = epi.activation == Activation::kTanh;
-    if (!tanh && epi.residual != nullptr) {
-      ep.residual = epi.residual;
-      ep.ld_residual = n;
+    return Run(st->q.data(), k, rows, y, epi, ep);
+  }
+
+  ActQuant input_quant() const override {
+    return scheme_ == ActQuantScheme::kDynamicSymmetric
+               ? ActQuant::kPerTokenSymmetricS8
+               : ActQuant::kNone;
+  }
+
+  absl::Status ForwardQuantized(const QuantizedRows& xq, int rows, float* y,
+                                const LinearEpilogue& epi,
+                                LinearState*) const override {
+    if (input_quant() == ActQuant::kNone) {
+      return LinearOp::ForwardQuantized(xq, rows, y, epi, nullptr);
     }
-    ep.out = y;
-    ep.ld_out = n;
-    absl::Status s;
-    const bool u8 = scheme_ == ActQuantScheme::kDynamicAsymmetric;
-    if (dense_) {
-      s = dense_->Run(st->q.data(), rows, k, ep);
-    } else if (u8) {
-      s = SparseGemm(*w_.sparse, reinterpret_cast<const uint8_t*>(st->q.data()),
-                     rows, k, ep);
-    } else {
-      s = SparseGemm(*w_.sparse, st->q.data(), rows, k, ep);
+    if (rows == 0) return absl::OkStatus();
+    if (rows < 0 || xq.codes == nullptr || xq.scale == nullptr ||
+        xq.ld < w_.in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Describe(), ": bad quantized input (rows ", rows,
+                       ", ld ", xq.ld, ")"));
     }
-    if (!s.ok()) {
-      return absl::Status(s.code(),
-                          absl::StrCat(Describe(), ": ", s.message()));
-    }
-    if (tanh) ApplyEpilogue(nullptr, epi, y, rows, n);
-    return absl::OkStatus();
+    Epilogue ep;
+    ep.act_scale = xq.scale;
+    return Run(xq.codes, xq.ld, rows, y, epi, ep);
+  }
+
+  bool CanQuantizeOutput(ActQuant scheme) const override {
+    return scheme == ActQuant::kNone ||
+           scheme == ActQuant::kPerTokenSymmetricS8;
   }
 
   std::string Describe() const override {
@@ -121,6 +124,52 @@ class Int8Linear : public LinearOp {
   }
 
  private:
+  // The GEMM + fused epilogue on quantized input codes (row stride ld);
+  // `ep` carries the input's activation scales (and zero points).
+  absl::Status Run(const int8_t* codes, int64_t ld, int rows, float* y,
+                   const LinearEpilogue& epi, Epilogue ep) const {
+    const int n = w_.out;
+    ep.weight_scale = w_.scales.data();
+    ep.bias = w_.bias.empty() ? nullptr : w_.bias.data();
+    ep.gelu = epi.activation == Activation::kGelu;
+    // tanh is not fused (only the pooler uses it): applied afterwards.
+    const bool tanh = epi.activation == Activation::kTanh;
+    if (!tanh && epi.residual != nullptr) {
+      ep.residual = epi.residual;
+      ep.ld_residual = n;
+    }
+    ep.out = y;
+    ep.ld_out = n;
+    if (epi.quantize_out == ActQuant::kPerTokenSymmetricS8) {
+      if (tanh) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(Describe(), ": quantized output after tanh"));
+      }
+      ep.requant = Epilogue::Requant::kDynamicSymmetric;
+      ep.out_q = epi.out_q.codes;
+      ep.ld_out_q = epi.out_q.ld;
+      ep.out_q_scale = epi.out_q.scale;
+    } else if (epi.quantize_out != ActQuant::kNone) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Describe(), ": cannot emit ", ActQuantName(epi.quantize_out)));
+    }
+    absl::Status s;
+    if (dense_) {
+      s = dense_->Run(codes, rows, ld, ep);
+    } else if (scheme_ == ActQuantScheme::kDynamicAsymmetric) {
+      s = SparseGemm(*w_.sparse, reinterpret_cast<const uint8_t*>(codes), rows,
+                     ld, ep);
+    } else {
+      s = SparseGemm(*w_.sparse, codes, rows, ld, ep);
+    }
+    if (!s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat(Describe(), ": ", s.message()));
+    }
+    if (tanh) ApplyEpilogue(nullptr, epi, y, rows, n);
+    return absl::OkStatus();
+  }
+
   const Int8LinearWeights w_;
   const ActQuantScheme scheme_;
   const std::optional<DenseInt8Gemm> dense_;

@@ -11,6 +11,11 @@
 //    at run time, but outlier tokens are clipped).
 // Then y = epilogue(float(acc) * act_scale * weight_scale + bias).
 // tanh (pooler) is not fused: it is applied after the GEMM in fp32.
+// Quantized-activation path (linear_op.h): ops with kDynamicSymmetric report
+// input_quant() == kPerTokenSymmetricS8 and run ForwardQuantized on codes
+// another op or the encoder produced (bit-identical to Forward); every int8
+// op can emit per-token symmetric codes of its output through the fused
+// epilogue (LinearEpilogue::quantize_out; not after tanh).
 // Thread safety: the ops are immutable after creation; Forward may run
 // concurrently with distinct LinearStates (the LinearOp contract). The
 // factory returned by Int8LinearFactory is not thread-safe (it consumes its

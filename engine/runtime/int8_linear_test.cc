@@ -1,10 +1,14 @@
 #include "engine/runtime/int8_linear.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
 
+#include "engine/kernels/quantize.h"
+#include "engine/runtime/bert_encoder.h"
 #include "engine/runtime/fp32_linear.h"
 #include "gtest/gtest.h"
 
@@ -223,6 +227,398 @@ TEST(ActQuantSchemeTest, ParsesNames) {
     EXPECT_EQ(*p, s);
   }
   EXPECT_FALSE(ParseActQuantScheme("per_channel").ok());
+}
+
+// --- The quantized-activation path (LinearOp::ForwardQuantized, quantized
+// output). Sharing a quantization must not change a single bit: the shared
+// codes are produced by the same quantizer (QuantizeRowsSymmetric) the op
+// runs inside Forward, and the fused requantization of the epilogue gathers
+// the row max while writing the row and then runs the same row quantizer,
+// so every comparison below is exact (tolerance 0), not approximate.
+
+std::vector<float> RandomRows(int rows, int cols, std::mt19937& rng) {
+  std::normal_distribution<float> xd(0.2f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(rows) * cols);
+  for (float& v : x) v = xd(rng);
+  return x;
+}
+
+class QuantizedPathTest : public ::testing::TestWithParam<Fmt> {};
+
+TEST_P(QuantizedPathTest, ForwardQuantizedEqualsForwardBitwise) {
+  std::mt19937 rng(7);
+  const int in = 96, out = 64;
+  Layer layer = RandomLayer(GetParam(), in, out, rng);
+  auto op = NewInt8Linear(layer.int8, ActQuantScheme::kDynamicSymmetric);
+  ASSERT_TRUE(op.ok()) << op.status();
+  ASSERT_EQ((*op)->input_quant(), ActQuant::kPerTokenSymmetricS8);
+  auto st = (*op)->NewState();
+  for (int rows : {1, 17, 40}) {
+    std::vector<float> x = RandomRows(rows, in, rng);
+    std::vector<float> residual = RandomRows(rows, out, rng);
+    // Shared codes with a row stride wider than `in` (ld = in + 5).
+    const int ld = in + 5;
+    std::vector<int8_t> codes(static_cast<size_t>(rows) * ld, 99);
+    std::vector<float> scale(rows);
+    // An all-zero row (scale 1, codes 0).
+    if (rows > 1) std::fill(x.begin() + in, x.begin() + 2 * in, 0.0f);
+    ASSERT_TRUE(QuantizeActivations(ActQuant::kPerTokenSymmetricS8, x.data(),
+                                    rows, in, in,
+                                    {codes.data(), ld, scale.data()})
+                    .ok());
+    for (Activation act :
+         {Activation::kNone, Activation::kGelu, Activation::kTanh}) {
+      LinearEpilogue epi;
+      epi.activation = act;
+      epi.residual = act == Activation::kGelu ? nullptr : residual.data();
+      std::vector<float> want(static_cast<size_t>(rows) * out, -1);
+      std::vector<float> got(want.size(), -2);
+      ASSERT_TRUE(
+          (*op)->Forward(x.data(), rows, want.data(), epi, st.get()).ok());
+      ASSERT_TRUE((*op)
+                      ->ForwardQuantized({codes.data(), ld, scale.data()}, rows,
+                                         got.data(), epi, st.get())
+                      .ok());
+      EXPECT_EQ(got, want) << (*op)->Describe() << " rows " << rows;
+    }
+  }
+}
+
+TEST_P(QuantizedPathTest, QuantizedOutputEqualsQuantizingTheFp32Output) {
+  std::mt19937 rng(8);
+  const int in = 64, mid = 128, out = 32;
+  Layer first = RandomLayer(GetParam(), in, mid, rng);
+  Layer second = RandomLayer(GetParam(), mid, out, rng);
+  auto op1 = NewInt8Linear(first.int8, ActQuantScheme::kDynamicSymmetric);
+  auto op2 = NewInt8Linear(second.int8, ActQuantScheme::kDynamicSymmetric);
+  ASSERT_TRUE(op1.ok() && op2.ok());
+  ASSERT_TRUE((*op1)->CanQuantizeOutput(ActQuant::kPerTokenSymmetricS8));
+  auto st1 = (*op1)->NewState(), st2 = (*op2)->NewState();
+  for (int rows : {1, 16, 33}) {
+    std::vector<float> x = RandomRows(rows, in, rng);
+    std::vector<float> residual = RandomRows(rows, mid, rng);
+    for (bool with_residual : {false, true}) {
+      // Today's path: fp32 GELU output, quantized by the consumer.
+      LinearEpilogue epi;
+      epi.activation = Activation::kGelu;
+      epi.residual = with_residual ? residual.data() : nullptr;
+      std::vector<float> h(static_cast<size_t>(rows) * mid);
+      ASSERT_TRUE(
+          (*op1)->Forward(x.data(), rows, h.data(), epi, st1.get()).ok());
+      std::vector<int8_t> want_q(h.size());
+      std::vector<float> want_s(rows);
+      ASSERT_TRUE(QuantizeActivations(ActQuant::kPerTokenSymmetricS8, h.data(),
+                                      rows, mid, mid,
+                                      {want_q.data(), mid, want_s.data()})
+                      .ok());
+      // Fused: with and without the fp32 output.
+      for (bool keep_fp32 : {true, false}) {
+        std::vector<int8_t> q(h.size(), 99);
+        std::vector<float> qs(rows, -1), h2(h.size(), -3);
+        epi.quantize_out = ActQuant::kPerTokenSymmetricS8;
+        epi.out_q = {q.data(), mid, qs.data()};
+        ASSERT_TRUE((*op1)
+                        ->Forward(x.data(), rows,
+                                  keep_fp32 ? h2.data() : nullptr, epi,
+                                  st1.get())
+                        .ok());
+        EXPECT_EQ(q, want_q) << (*op1)->Describe() << " rows " << rows;
+        EXPECT_EQ(qs, want_s);
+        if (keep_fp32) {
+          EXPECT_EQ(h2, h);
+        }
+        epi.quantize_out = ActQuant::kNone;
+        // The consumer on the emitted codes == the consumer on fp32 input.
+        std::vector<float> y1(static_cast<size_t>(rows) * out, 1);
+        std::vector<float> y2(y1.size(), 2);
+        ASSERT_TRUE(
+            (*op2)->Forward(h.data(), rows, y1.data(), {}, st2.get()).ok());
+        ASSERT_TRUE((*op2)
+                        ->ForwardQuantized({q.data(), mid, qs.data()}, rows,
+                                           y2.data(), {}, st2.get())
+                        .ok());
+        EXPECT_EQ(y2, y1);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SymmetricFormats, QuantizedPathTest,
+                         ::testing::Values(Fmt::kDense, Fmt::k4x1, Fmt::k2of4));
+
+TEST(QuantizedPathTest, OtherSchemesAndFp32KeepTheFp32Path) {
+  std::mt19937 rng(9);
+  Layer layer = RandomLayer(Fmt::k4x1, 32, 16, rng);
+  std::vector<int8_t> q(32, 1);
+  std::vector<float> s(1, 1.0f), y(16);
+  auto asym = NewInt8Linear(layer.int8, ActQuantScheme::kDynamicAsymmetric);
+  auto fp32 = NewFp32Linear(layer.fp32);
+  ASSERT_TRUE(asym.ok() && fp32.ok());
+  for (const auto* op : {&*asym, &*fp32}) {
+    EXPECT_EQ((*op)->input_quant(), ActQuant::kNone);
+    auto st = (*op)->NewState();
+    EXPECT_EQ((*op)
+                  ->ForwardQuantized({q.data(), 32, s.data()}, 1, y.data(), {},
+                                     st.get())
+                  .code(),
+              absl::StatusCode::kUnimplemented);
+  }
+  EXPECT_FALSE((*fp32)->CanQuantizeOutput(ActQuant::kPerTokenSymmetricS8));
+}
+
+TEST(QuantizedPathTest, RejectsBadQuantizedArguments) {
+  std::mt19937 rng(10);
+  Layer layer = RandomLayer(Fmt::k4x1, 32, 16, rng);
+  auto op = NewInt8Linear(layer.int8, ActQuantScheme::kDynamicSymmetric);
+  ASSERT_TRUE(op.ok());
+  auto st = (*op)->NewState();
+  std::vector<int8_t> q(64, 1);
+  std::vector<float> s(2, 1.0f), x(64, 0.5f), y(32);
+  // Row stride shorter than in_features.
+  EXPECT_EQ((*op)
+                ->ForwardQuantized({q.data(), 16, s.data()}, 2, y.data(), {},
+                                   st.get())
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(
+      (*op)
+          ->ForwardQuantized({q.data(), 32, nullptr}, 2, y.data(), {}, st.get())
+          .ok());
+  // tanh is applied after the GEMM, so it cannot be requantized in the
+  // fused epilogue.
+  LinearEpilogue epi;
+  epi.activation = Activation::kTanh;
+  epi.quantize_out = ActQuant::kPerTokenSymmetricS8;
+  epi.out_q = {q.data(), 16, s.data()};
+  EXPECT_EQ((*op)->Forward(x.data(), 2, y.data(), epi, st.get()).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(QuantizeActivations(ActQuant::kNone, x.data(), 2, 32, 32,
+                                   {q.data(), 32, s.data()})
+                   .ok());
+}
+
+// --- Encoder level: BertEncoder shares Q/K/V's quantization of X and lets
+// the intermediate op emit the output op's codes; hiding the quantized path
+// (an op wrapper that reports kNone) gives today's calls. Bitwise equal.
+
+// Delegates to an int8 op, offering its quantized path or only the
+// fp32-input path (then the encoder must fall back to today's calls), and
+// counts the calls of each entry.
+class Wrapped : public LinearOp {
+ public:
+  Wrapped(std::unique_ptr<LinearOp> op, bool offer_quantized)
+      : op_(std::move(op)), offer_quantized_(offer_quantized) {}
+  int in_features() const override { return op_->in_features(); }
+  int out_features() const override { return op_->out_features(); }
+  std::unique_ptr<LinearState> NewState() const override {
+    return op_->NewState();
+  }
+  absl::Status Forward(const float* x, int rows, float* y,
+                       const LinearEpilogue& epi,
+                       LinearState* state) const override {
+    ++forward_calls;
+    if (epi.quantize_out != ActQuant::kNone) ++quantized_out_calls;
+    return op_->Forward(x, rows, y, epi, state);
+  }
+  std::string Describe() const override { return "wrapped " + op_->Describe(); }
+  ActQuant input_quant() const override {
+    return offer_quantized_ ? op_->input_quant() : ActQuant::kNone;
+  }
+  absl::Status ForwardQuantized(const QuantizedRows& xq, int rows, float* y,
+                                const LinearEpilogue& epi,
+                                LinearState* state) const override {
+    ++quantized_calls;
+    return op_->ForwardQuantized(xq, rows, y, epi, state);
+  }
+  bool CanQuantizeOutput(ActQuant scheme) const override {
+    return offer_quantized_ ? op_->CanQuantizeOutput(scheme)
+                            : scheme == ActQuant::kNone;
+  }
+  // The tests run one thread.
+  mutable int forward_calls = 0, quantized_calls = 0, quantized_out_calls = 0;
+
+ private:
+  std::unique_ptr<LinearOp> op_;
+  const bool offer_quantized_;
+};
+
+// Quantizes every encoder-layer linear to int8 (4x1 pruned at ~50% for
+// odd layers, dense for even ones); pooler and classifier stay fp32.
+LinearFactory QuantizingFactory(bool offer_quantized,
+                                std::vector<const Wrapped*>* wrapped) {
+  return [=](const LinearId& id, const DenseParams& d)
+             -> absl::StatusOr<std::unique_ptr<LinearOp>> {
+    if (id.kind == LinearKind::kPooler || id.kind == LinearKind::kClassifier) {
+      return NewFp32Linear(d);
+    }
+    Int8LinearWeights w;
+    w.in = d.in;
+    w.out = d.out;
+    w.bias = d.bias;
+    std::vector<int8_t> q(d.weight.size());
+    for (int n = 0; n < d.out; ++n) {
+      const float* row = d.weight.data() + static_cast<size_t>(n) * d.in;
+      float amax = 0;
+      for (int k = 0; k < d.in; ++k) amax = std::max(amax, std::fabs(row[k]));
+      const float sc = amax > 0 ? amax / 127 : 1.0f;
+      w.scales.push_back(sc);
+      for (int k = 0; k < d.in; ++k) {
+        const bool pruned = id.layer % 2 == 1 && (k + n / 4) % 2 == 0;
+        q[static_cast<size_t>(n) * d.in + k] =
+            pruned ? 0 : static_cast<int8_t>(std::nearbyint(row[k] / sc));
+      }
+    }
+    if (id.layer % 2 == 1) {
+      auto packed = PackedSparseInt8::Pack(SparsePattern::kBlock4x1, q.data(),
+                                           d.out, d.in);
+      if (!packed.ok()) return packed.status();
+      w.sparse.emplace(std::move(*packed));
+    } else {
+      w.dense_q = std::move(q);
+    }
+    auto op = NewInt8Linear(std::move(w), ActQuantScheme::kDynamicSymmetric);
+    if (!op.ok()) return op;
+    auto wrapper = std::make_unique<Wrapped>(std::move(*op), offer_quantized);
+    wrapped->push_back(wrapper.get());
+    return wrapper;
+  };
+}
+
+BertParams RandomEncoderParams(uint32_t seed) {
+  EncoderDims d;
+  d.vocab_size = 50;
+  d.hidden_size = 32;
+  d.num_layers = 3;
+  d.num_heads = 4;
+  d.intermediate_size = 64;
+  d.max_positions = 80;
+  d.type_vocab_size = 2;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> w(0.0f, 0.3f);
+  auto vec = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = w(rng);
+    return v;
+  };
+  auto dense = [&](int in, int out) {
+    DenseParams p;
+    p.in = in;
+    p.out = out;
+    p.weight = vec(static_cast<size_t>(in) * out);
+    p.bias = vec(out);
+    return p;
+  };
+  auto norm = [&](int h) {
+    LayerNormParams n;
+    n.gamma = vec(h);
+    for (float& g : n.gamma) g += 1.0f;
+    n.beta = vec(h);
+    return n;
+  };
+  const int H = d.hidden_size, I = d.intermediate_size;
+  BertParams p;
+  p.dims = d;
+  p.word_embeddings = vec(static_cast<size_t>(d.vocab_size) * H);
+  p.position_embeddings = vec(static_cast<size_t>(d.max_positions) * H);
+  p.token_type_embeddings = vec(static_cast<size_t>(d.type_vocab_size) * H);
+  p.embedding_norm = norm(H);
+  for (int l = 0; l < d.num_layers; ++l) {
+    BertLayerParams lp;
+    lp.query = dense(H, H);
+    lp.key = dense(H, H);
+    lp.value = dense(H, H);
+    lp.attention_output = dense(H, H);
+    lp.attention_norm = norm(H);
+    lp.intermediate = dense(H, I);
+    lp.output = dense(I, H);
+    lp.output_norm = norm(H);
+    p.layers.push_back(std::move(lp));
+  }
+  p.pooler = dense(H, H);
+  p.classifier = dense(H, 1);
+  return p;
+}
+
+TEST(QuantizedPathTest, EncoderSharingIsBitwiseEqualToSeparateQuantization) {
+  std::vector<const Wrapped*> sh, sep;
+  auto shared = BertEncoder::Create(RandomEncoderParams(5),
+                                    QuantizingFactory(true, &sh), "int8");
+  auto separate = BertEncoder::Create(RandomEncoderParams(5),
+                                      QuantizingFactory(false, &sep), "sep");
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  ASSERT_TRUE(separate.ok()) << separate.status();
+  ASSERT_EQ(sh.size(), 18u);
+  ASSERT_EQ(sep.size(), 18u);
+  auto ws1 = (*shared)->NewWorkspace();
+  auto ws2 = (*separate)->NewWorkspace();
+  // 209 tokens: more than one 128-row feed-forward block.
+  std::mt19937 rng(11);
+  PackedBatch batch;
+  for (int n : {70, 3, 80, 1, 55}) {
+    std::vector<int32_t> ids(n), types(n);
+    for (int i = 0; i < n; ++i) {
+      ids[i] = static_cast<int32_t>(rng() % 50);
+      types[i] = i >= n / 2 ? 1 : 0;
+    }
+    batch.Add(ids, types);
+  }
+  for (const LengthConfig& length :
+       {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
+    for (bool with_trace : {false, true}) {  // without: [CLS]-only last layer
+      std::vector<float> a(5, 1), b(5, 2);
+      ForwardTrace t1, t2;
+      ASSERT_TRUE(
+          (*shared)
+              ->Forward(batch, length, ws1.get(), a, with_trace ? &t1 : nullptr)
+              .ok());
+      ASSERT_TRUE(
+          (*separate)
+              ->Forward(batch, length, ws2.get(), b, with_trace ? &t2 : nullptr)
+              .ok());
+      EXPECT_EQ(a, b) << "trace " << with_trace;
+      EXPECT_EQ(t1.kept, t2.kept);
+    }
+  }
+  // Which entries ran: ops per layer in creation order are query, key,
+  // value, attention_output, intermediate, output.
+  for (size_t i = 0; i < sh.size(); ++i) {
+    const int kind = static_cast<int>(i % 6);
+    EXPECT_EQ(sep[i]->quantized_calls, 0);
+    EXPECT_EQ(sep[i]->quantized_out_calls, 0);
+    EXPECT_GT(sep[i]->forward_calls, 0);
+    const bool takes_codes = kind <= 2 || kind == 5;  // Q, K, V, FFN out
+    EXPECT_EQ(sh[i]->quantized_calls > 0, takes_codes) << i;
+    EXPECT_EQ(sh[i]->forward_calls > 0, !takes_codes) << i;
+    EXPECT_EQ(sh[i]->quantized_out_calls > 0, kind == 4) << i;
+  }
+}
+
+TEST(QuantizedPathTest, EncoderObserverStillSeesFp32Inputs) {
+  std::vector<const Wrapped*> ops;
+  auto enc = BertEncoder::Create(RandomEncoderParams(6),
+                                 QuantizingFactory(true, &ops), "int8");
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  auto ws = (*enc)->NewWorkspace();
+  PackedBatch batch;
+  batch.Add(std::vector<int32_t>{1, 2, 3, 4}, std::vector<int32_t>{0, 0, 1, 1});
+  std::vector<float> plain(1), observed(1);
+  ASSERT_TRUE((*enc)->Forward(batch, {}, ws.get(), plain).ok());
+  for (const Wrapped* op : ops) {
+    op->forward_calls = op->quantized_out_calls = 0;  // mutable counters
+  }
+  ForwardTrace trace;
+  int seen = 0;
+  trace.linear_observer = [&](const LinearInput& in) {
+    ++seen;
+    EXPECT_NE(in.x, nullptr);
+  };
+  ASSERT_TRUE((*enc)->Forward(batch, {}, ws.get(), observed, &trace).ok());
+  EXPECT_EQ(seen, 3 * 6 + 2);  // every linear, once (one FFN block)
+  EXPECT_EQ(plain, observed);
+  for (const Wrapped* op : ops) {
+    EXPECT_EQ(op->forward_calls, 1);  // the observed run: fp32 inputs
+    EXPECT_EQ(op->quantized_out_calls, 0);
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #ifndef FASTREL_ENGINE_RUNTIME_LINEAR_OP_H_
 #define FASTREL_ENGINE_RUNTIME_LINEAR_OP_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -52,14 +53,56 @@ struct DenseParams {
 
 enum class Activation { kNone, kGelu, kTanh };
 
+// Quantized activations passed between LinearOps (the optional int8 path;
+// see LinearOp::input_quant). Only one scheme is shared between ops today:
+//  * kPerTokenSymmetricS8: one fp32 scale per row (token), s8 codes, exactly
+//    QuantizeRowsSymmetric of engine/kernels/quantize.h:
+//      x[r][c] ~= scale[r] * codes[r * ld + c], codes in [-127, 127].
+// Other activation schemes (asymmetric, static per-tensor) stay internal to
+// their op: such ops report kNone and take fp32 input.
+enum class ActQuant { kNone, kPerTokenSymmetricS8 };
+// "none", "per_token_symmetric_s8".
+const char* ActQuantName(ActQuant q);
+
+// Read-only quantized rows of a [rows x cols] activation matrix: row r has
+// its codes at codes + r * ld (ld >= cols bytes) and its scale at scale[r].
+// Borrowed pointers (the caller owns the buffers); a plain value.
+struct QuantizedRows {
+  const int8_t* codes = nullptr;
+  int64_t ld = 0;
+  const float* scale = nullptr;
+};
+
+// Destination of quantized rows (same layout as QuantizedRows, writable).
+struct QuantizedRowsOut {
+  int8_t* codes = nullptr;
+  int64_t ld = 0;
+  float* scale = nullptr;
+};
+
+// Quantizes x [rows x cols] (row stride ldx floats) with `scheme` into `out`
+// (codes row stride out.ld >= cols, scale [rows]). Bit-identical to what an
+// op whose input_quant() is `scheme` does inside Forward. INVALID_ARGUMENT
+// for kNone or bad shapes / null buffers.
+absl::Status QuantizeActivations(ActQuant scheme, const float* x, int rows,
+                                 int cols, int64_t ldx,
+                                 const QuantizedRowsOut& out);
+
 // (Named LinearEpilogue, not Epilogue: engine/kernels/epilogue.h defines
 // fastrel::Epilogue for the int8 GEMMs, and int8 LinearOps include both.)
 // What happens to x * W^T + b before it is stored, in this order:
 // activation, then `residual` (same [rows, out] shape and row stride as y) is
 // added. The residual may not alias y.
+// Optionally (quantize_out != kNone, only for ops whose
+// CanQuantizeOutput(quantize_out) is true) the final fp32 rows are also
+// quantized with that scheme into `out_q` (the codes and scales of
+// QuantizeActivations on the fp32 result, bit-identical), for a consumer op
+// that takes quantized input; then y may be null (no fp32 output is stored).
 struct LinearEpilogue {
   Activation activation = Activation::kNone;
   const float* residual = nullptr;
+  ActQuant quantize_out = ActQuant::kNone;
+  QuantizedRowsOut out_q;
 };
 
 // Applies bias (may be null), then `epi`, to y[rows, cols] in place. Shared by
@@ -97,6 +140,34 @@ class LinearOp {
 
   // e.g. "fp32 256x1024".
   virtual std::string Describe() const = 0;
+
+  // --- Optional quantized-activation path (default: not supported). ---
+  //
+  // The quantization Forward applies to its fp32 input, when the op can take
+  // that input already quantized through ForwardQuantized; kNone (the
+  // default; fp32 ops, int8 ops with asymmetric or static schemes) means
+  // ForwardQuantized is unsupported. Constant for the op's lifetime.
+  virtual ActQuant input_quant() const { return ActQuant::kNone; }
+
+  // Same as Forward(x, rows, y, epi, state) for any x whose
+  // QuantizeActivations(input_quant(), x, ...) is `xq` ([rows x in_features()]
+  // codes and scales): the result is bit-identical. Lets several ops share
+  // one quantization of the same input, or consume the codes a producer op
+  // emitted through LinearEpilogue::quantize_out. `xq` is borrowed for the
+  // call. Same threading and state rules as Forward. UNIMPLEMENTED when
+  // input_quant() is kNone; INVALID_ARGUMENT for null / short buffers.
+  virtual absl::Status ForwardQuantized(const QuantizedRows& xq, int rows,
+                                        float* y, const LinearEpilogue& epi,
+                                        LinearState* state) const;
+
+  // Whether Forward / ForwardQuantized honour epi.quantize_out == scheme
+  // (default: only kNone). Callers check this before asking for quantized
+  // output; an op that cannot emit it may ignore the request (the fp32 op
+  // does) or return INVALID_ARGUMENT (the int8 ops for tanh, which they do
+  // not fuse).
+  virtual bool CanQuantizeOutput(ActQuant scheme) const {
+    return scheme == ActQuant::kNone;
+  }
 };
 
 // Builds the LinearOp for layer `id` from its PyTorch weights.
