@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "engine/model/compiled_model.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -105,6 +108,90 @@ TEST_F(ToolErrorsTest, BadCalibrationKeepRatios) {
                      "--calibration_keep_ratios");
   ExpectCompileError(cal + " --calibration_keep_ratios '1;'",
                      "--calibration_keep_ratios");
+}
+
+TEST_F(ToolErrorsTest, BadLayerSparsity) {
+  const std::string cal =
+      "--pattern 4x1 --sparsity 0.8 --calibration " + calib_;
+  ExpectCompileError(cal + " --layer_sparsity 'qk=0.5'",
+                     "unknown linear kind 'qk'");
+  ExpectCompileError(cal + " --layer_sparsity 'query=1'",
+                     "must be in the open interval (0, 1)");
+  ExpectCompileError(cal + " --layer_sparsity 'query=0'",
+                     "must be in the open interval (0, 1)");
+  ExpectCompileError(cal + " --layer_sparsity 'query=0.5,query=0.6'",
+                     "more than once");
+  ExpectCompileError(cal + " --layer_sparsity 'x.query=0.5'",
+                     "layer index 'x'");
+  // The demo model has 4 layers: index 4 is checked after loading it.
+  ExpectCompileError(cal + " --layer_sparsity '4.query=0.5'",
+                     "layer 4 does not exist (the model has 4 layers");
+  // Patterns whose sparsity is implied (or absent) take no overrides.
+  ExpectCompileError(
+      "--pattern 2:4 --calibration " + calib_ + " --layer_sparsity 'query=0.6'",
+      "--layer_sparsity needs --pattern 4x1");
+  ExpectCompileError("--pattern dense --calibration " + calib_ +
+                         " --layer_sparsity 'query=0.6'",
+                     "--layer_sparsity needs --pattern 4x1");
+}
+
+// A real (magnitude, 1-row calibration: fast) compile with overrides: every
+// linear's recorded format and actual sparsity follow the precedence rules,
+// and the recorded overall sparsity is the parameter-weighted mean.
+TEST_F(ToolErrorsTest, LayerSparsityRecordedInMetadata) {
+  const std::string out = dir_ + "/out";
+  const std::string spec = "query=0.5,key=dense,3.*=0.9,1.intermediate=0.7";
+  Result r = RunCommand(std::string(kCompile) + " --input " + kDemo +
+                        " --output " + out +
+                        " --pattern 4x1 --sparsity 0.8 --method magnitude "
+                        "--calibration " +
+                        calib_ + " --layer_sparsity '" + spec + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  absl::StatusOr<fastrel::v1::CompiledModelInfo> info =
+      fastrel::ReadCompiledModelInfo(out);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->layer_sparsity(), spec);
+  EXPECT_DOUBLE_EQ(info->target_sparsity(), 0.8);
+  ASSERT_EQ(info->layers_size(), 24);
+  // Demo model: hidden 256, intermediate 1024. 4x1 prunes
+  // llround(s * inputs) input columns per 4-row group.
+  constexpr double kH = 256, kI = 1024;
+  std::map<std::string, std::pair<std::string, double>> want = {
+      {"layer.0.attention.self.query", {"sparse_4x1_int8", 128 / kH}},
+      {"layer.0.attention.self.key", {"dense_int8", 0}},
+      {"layer.0.attention.self.value", {"sparse_4x1_int8", 205 / kH}},
+      {"layer.0.output.dense", {"sparse_4x1_int8", 819 / kI}},
+      {"layer.1.intermediate.dense", {"sparse_4x1_int8", 179 / kH}},
+      {"layer.2.intermediate.dense", {"sparse_4x1_int8", 205 / kH}},
+      {"layer.2.attention.self.key", {"dense_int8", 0}},
+      // 3.* beats the kind-wide query / key rules.
+      {"layer.3.attention.self.query", {"sparse_4x1_int8", 230 / kH}},
+      {"layer.3.attention.self.key", {"sparse_4x1_int8", 230 / kH}},
+      {"layer.3.output.dense", {"sparse_4x1_int8", 922 / kI}},
+  };
+  double zeros = 0, weights = 0;
+  for (const fastrel::v1::CompiledLayerInfo& li : info->layers()) {
+    const bool ffn = absl::StrContains(li.name(), "intermediate") ||
+                     (absl::StrContains(li.name(), ".output.dense") &&
+                      !absl::StrContains(li.name(), "attention"));
+    const double n = ffn ? kH * kI : kH * kH;
+    zeros += n * li.sparsity();
+    weights += n;
+    auto it = want.find(li.name());
+    if (it == want.end()) continue;
+    EXPECT_EQ(li.format(), it->second.first) << li.name();
+    EXPECT_DOUBLE_EQ(li.sparsity(), it->second.second) << li.name();
+    want.erase(it);
+  }
+  EXPECT_TRUE(want.empty()) << "missing layer " << want.begin()->first;
+  EXPECT_NEAR(info->encoder_sparsity(), zeros / weights, 1e-12);
+  // By hand (per layer, in H^2 units of zeros): layers 0 and 2
+  // 128/256 + 0 + 2 * 205/256 + 4 * 205/256 + 4 * 819/1024 = 8.5039,
+  // layer 1 8.0977 (FFN-in 179/256), layer 3 4 * 230/256 + 4 * 230/256 +
+  // 4 * 922/1024 = 10.7891; / 48 H^2 = 0.7478. Not the uniform 0.80.
+  EXPECT_NEAR(info->encoder_sparsity(), 0.7478, 1e-4);
+  EXPECT_NE(r.output.find("overall encoder sparsity"), std::string::npos)
+      << r.output;
 }
 
 TEST_F(ToolErrorsTest, BadCalibrationRowsNameTheLine) {
