@@ -308,7 +308,6 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
   float* V = Grow(&ws->v, T * H);
   float* CTX = Grow(&ws->ctx, T * H);
   float* TMP = Grow(&ws->tmp, T * H);
-  float* F = Grow(&ws->ffn, T * I);
   float* XC = Grow(&ws->cls, static_cast<size_t>(S) * H);
   double* sig = Grow(&ws->sig, T);
   int* src = Grow(&ws->src, T);
@@ -468,8 +467,10 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
         observer != nullptr ? ActQuant::kNone : o.output->input_quant();
     const bool ffn_q =
         fq != ActQuant::kNone && o.intermediate->CanQuantizeOutput(fq);
+    const size_t br_max = std::min(block, q_rows);
+    // The fp32 intermediate [block x I] is needed only without ffn_q.
+    float* F = ffn_q ? nullptr : Grow(&ws->ffn, br_max * I);
     if (ffn_q) {
-      const size_t br_max = std::min(block, q_rows);
       gelu.quantize_out = fq;
       gelu.out_q = {Grow(&ws->ffn_codes, br_max * I), I,
                     Grow(&ws->ffn_scale, br_max)};
@@ -480,7 +481,7 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       float* tr = TMP + static_cast<size_t>(r0) * H;
       FASTREL_RETURN_IF_ERROR(run(*o.intermediate,
                                   {l, LinearKind::kIntermediate}, st + 4, xr,
-                                  br, ffn_q ? nullptr : F, gelu));
+                                  br, F, gelu));
       LinearEpilogue res_r;
       res_r.residual = xr;
       FASTREL_RETURN_IF_ERROR(ffn_q
