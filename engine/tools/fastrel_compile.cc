@@ -39,6 +39,7 @@
 #include "engine/compile/compress.h"
 #include "engine/compile/compressed_layer.h"
 #include "engine/compile/hessian.h"
+#include "engine/compile/int8_weights.h"
 #include "engine/compile/layer_sparsity.h"
 #include "engine/compile/pattern.h"
 #include "engine/compile/reconstruction.h"
@@ -270,29 +271,19 @@ absl::StatusOr<CompiledLinear> ToCompiled(const LinearId& id,
   CompiledLinear cl;
   cl.id = id;
   cl.sparsity = c.sparsity;
-  Int8LinearWeights& w = cl.weights;
-  w.in = static_cast<int>(c.cols);
-  w.out = static_cast<int>(c.rows);
-  w.scales = c.scales;
-  w.static_act_scale = amax > 0 ? amax / 127.0f : 1.0f;
-  std::optional<SparsePattern> sp;
-  if (pattern == Pattern::k4x1) sp = SparsePattern::kBlock4x1;
-  if (pattern == Pattern::k2of4) sp = SparsePattern::k2of4;
-  if (pattern == Pattern::k1of4) sp = SparsePattern::k1of4;
-  if (sp.has_value()) {
-    absl::StatusOr<PackedSparseInt8> packed =
-        PackedSparseInt8::Pack(*sp, c.qweight.data(), w.out, w.in);
-    if (!packed.ok()) {
-      return absl::Status(
-          packed.status().code(),
-          absl::StrCat(LinearLayerName(id), ": ", packed.status().message()));
-    }
-    cl.format = SparseFormatName(*sp);
-    w.sparse.emplace(std::move(*packed));
-  } else {
-    cl.format = kFormatDenseInt8;  // unstructured sparsity runs dense
-    w.dense_q = c.qweight;
+  absl::StatusOr<Int8LinearWeights> w =
+      compile::ToInt8LinearWeights(c, pattern);
+  if (!w.ok()) {
+    return absl::Status(
+        w.status().code(),
+        absl::StrCat(LinearLayerName(id), ": ", w.status().message()));
   }
+  cl.weights = std::move(*w);
+  cl.weights.static_act_scale = amax > 0 ? amax / 127.0f : 1.0f;
+  const std::optional<SparsePattern> sp =
+      compile::PackedSparsePatternOf(pattern);
+  // Unstructured sparsity runs dense.
+  cl.format = sp.has_value() ? SparseFormatName(*sp) : kFormatDenseInt8;
   return cl;
 }
 

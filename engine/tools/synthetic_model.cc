@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/compile/compressed_layer.h"
+#include "engine/compile/int8_weights.h"
 #include "engine/compile/magnitude.h"
 #include "engine/kernels/sparse_format.h"
 
@@ -170,29 +171,12 @@ absl::StatusOr<Int8LinearWeights> CompressSyntheticLinear(
       break;
   }
   if (!c.ok()) return c.status();
-  Int8LinearWeights w;
-  w.in = dense.in;
-  w.out = dense.out;
-  w.scales = std::move(c->scales);
-  w.bias = dense.bias;
-  std::optional<SparsePattern> sp;
-  if (format.kind == SyntheticFormat::Kind::kPrunedInt8) {
-    if (format.pattern == compile::Pattern::k4x1) {
-      sp = SparsePattern::kBlock4x1;
-    } else if (format.pattern == compile::Pattern::k2of4) {
-      sp = SparsePattern::k2of4;
-    } else if (format.pattern == compile::Pattern::k1of4) {
-      sp = SparsePattern::k1of4;
-    }
-  }
-  if (sp.has_value()) {
-    absl::StatusOr<PackedSparseInt8> packed =
-        PackedSparseInt8::Pack(*sp, c->qweight.data(), w.out, w.in);
-    if (!packed.ok()) return packed.status();
-    w.sparse.emplace(std::move(*packed));
-  } else {
-    w.dense_q = std::move(c->qweight);  // dense int8, or unstructured zeros
-  }
+  absl::StatusOr<Int8LinearWeights> w = compile::ToInt8LinearWeights(
+      *c, format.kind == SyntheticFormat::Kind::kPrunedInt8
+              ? std::optional<compile::Pattern>(format.pattern)
+              : std::nullopt);
+  if (!w.ok()) return w.status();
+  w->bias = dense.bias;
   return w;
 }
 
