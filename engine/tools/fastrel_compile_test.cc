@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 
 constexpr char kCompile[] = FASTREL_BINARY_DIR "/bin/fastrel-compile";
 constexpr char kEval[] = FASTREL_BINARY_DIR "/bin/fastrel-eval";
+constexpr char kSearch[] = FASTREL_BINARY_DIR "/bin/fastrel-search-variants";
 constexpr char kDemo[] = FASTREL_SOURCE_DIR "/models/demo";
 
 struct Result {
@@ -223,6 +224,19 @@ TEST_F(ToolErrorsTest, EvalUnknownVariantAndMissingData) {
                  "/missing.tsv");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("missing.tsv"), std::string::npos) << r.output;
+}
+
+// A bad --output is reported before the search runs (it takes minutes), not
+// after it when the result cannot be written.
+TEST_F(ToolErrorsTest, SearchVariantsMissingOutputDirectoryFailsFast) {
+  const std::string out = dir_ + "/no/such/dir";
+  Result r = RunCommand(std::string(kSearch) + " --model " + kDemo +
+                        " --search_data " + calib_ + " --output " + out);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(out + " is not an existing directory"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("eval "), std::string::npos) << r.output;
 }
 
 }  // namespace

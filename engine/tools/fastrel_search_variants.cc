@@ -15,6 +15,7 @@
 // the variants; writes DIR/variants.textproto (temp file + rename) where DIR
 // is --output or, by default, --model. Flag names accept '-' or '_'.
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -101,14 +102,23 @@ int Main() {
   options.progress = [](std::string_view line) {
     std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
   };
+  // Checked before the search (minutes), not when writing its result.
+  const std::string out_dir =
+      absl::GetFlag(FLAGS_output).empty() ? dir : absl::GetFlag(FLAGS_output);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(out_dir, ec)) {
+    std::fprintf(stderr,
+                 "fastrel-search-variants: --output %s is not an existing "
+                 "directory\n",
+                 out_dir.c_str());
+    return 2;
+  }
   absl::StatusOr<VariantSearchResult> result = SearchVariants(**model, options);
   if (!result.ok()) {
     std::fprintf(stderr, "fastrel-search-variants: %s\n",
                  result.status().ToString().c_str());
     return 1;
   }
-  const std::string out_dir =
-      absl::GetFlag(FLAGS_output).empty() ? dir : absl::GetFlag(FLAGS_output);
   if (absl::Status s =
           WriteVariantsFile(out_dir, VariantsToProto(result->variants));
       !s.ok()) {
