@@ -67,9 +67,10 @@ TEST_P(BundledVariantsTest, RecordedAucMatchesFastrelEval) {
   EXPECT_EQ(measured, static_cast<int>((*model)->variants().size()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Bundled, BundledVariantsTest,
-                         ::testing::Values(std::string(FASTREL_SOURCE_DIR
-                                                       "/models/demo")));
+INSTANTIATE_TEST_SUITE_P(
+    Bundled, BundledVariantsTest,
+    ::testing::Values(std::string(FASTREL_SOURCE_DIR "/models/demo"),
+                      std::string(FASTREL_SOURCE_DIR "/models/demo-4x1-80")));
 
 }  // namespace
 }  // namespace fastrel
