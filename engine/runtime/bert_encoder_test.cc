@@ -15,17 +15,7 @@ namespace {
 // Same math in a different batch composition: only GEMM row blocking differs.
 constexpr float kBatchingTol = 1e-5f;
 
-EncoderDims TinyDims() {
-  EncoderDims d;
-  d.vocab_size = 50;
-  d.hidden_size = 32;
-  d.num_layers = 3;
-  d.num_heads = 4;
-  d.intermediate_size = 64;
-  d.max_positions = 24;
-  d.type_vocab_size = 2;
-  return d;
-}
+EncoderDims TinyDims() { return testutil::TinyEncoderDims(24); }
 
 BertParams RandomParams(const EncoderDims& d, uint32_t seed) {
   return testutil::NormalRandomBertParams(d, seed);

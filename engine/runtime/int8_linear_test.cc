@@ -486,15 +486,7 @@ LinearFactory QuantizingFactory(bool offer_quantized,
 }
 
 BertParams RandomEncoderParams(uint32_t seed) {
-  EncoderDims d;
-  d.vocab_size = 50;
-  d.hidden_size = 32;
-  d.num_layers = 3;
-  d.num_heads = 4;
-  d.intermediate_size = 64;
-  d.max_positions = 80;
-  d.type_vocab_size = 2;
-  return testutil::NormalRandomBertParams(d, seed);
+  return testutil::NormalRandomBertParams(testutil::TinyEncoderDims(80), seed);
 }
 
 TEST(QuantizedPathTest, EncoderSharingIsBitwiseEqualToSeparateQuantization) {

@@ -6,6 +6,18 @@
 
 namespace fastrel::testutil {
 
+EncoderDims TinyEncoderDims(int max_positions) {
+  EncoderDims d;
+  d.vocab_size = 50;
+  d.hidden_size = 32;
+  d.num_layers = 3;
+  d.num_heads = 4;
+  d.intermediate_size = 64;
+  d.max_positions = max_positions;
+  d.type_vocab_size = 2;
+  return d;
+}
+
 BertParams NormalRandomBertParams(const EncoderDims& d, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> w(0.0f, 0.3f);

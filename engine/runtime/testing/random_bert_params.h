@@ -9,6 +9,10 @@
 
 namespace fastrel::testutil {
 
+// A tiny BERT shape for tests: vocab 50, hidden 32, 3 layers, 4 heads, FFN
+// 64, 2 token types, sequences up to `max_positions` tokens.
+EncoderDims TinyEncoderDims(int max_positions);
+
 // Every weight and bias ~ N(0, 0.3) from mt19937(seed) (LayerNorm gamma
 // shifted by +1), in a fixed order, so the same (dims, seed) always gives the
 // same params. Fine for tiny dims; BERT-base-sized models should use
