@@ -5,6 +5,7 @@ target_sources(fastrel_kernels PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/quantize.cc
   ${CMAKE_CURRENT_LIST_DIR}/epilogue.cc
   ${CMAKE_CURRENT_LIST_DIR}/sparse_format.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sparse_4x1_pairs.cc
   ${CMAKE_CURRENT_LIST_DIR}/sparse_gemm.cc
   ${CMAKE_CURRENT_LIST_DIR}/int8_dense.cc)
 target_link_libraries(fastrel_kernels PUBLIC absl::strings)

@@ -10,15 +10,19 @@
 namespace fastrel::internal {
 namespace {
 
-// xt[k][16] int16 = x[t][k] (s8 sign-extended or u8 zero-extended) for
-// t < mt, 0 for the other tokens.
+// Activation scratch: 32 bytes per input channel k, bytes 0-7 = tokens 0-7
+// and bytes 16-23 = tokens 8-15 of u8 code x[t][k] (s8 codes + 128, i.e.
+// x ^ 0x80); bytes 8-15 / 24-31 repeat them (unused). One 32-byte load and
+// in-lane unpacks then give both 8-token halves. Tokens t >= mt read 0 (s8:
+// 0x80); their results are never copied out.
 template <bool kU8>
-void TransposeToInt16(const int8_t* x, int64_t ldx, int mt, int k,
-                      int16_t* xt) {
+void TransposeToScratch(const int8_t* x, int64_t ldx, int mt, int k,
+                        uint8_t* xt) {
   thread_local std::vector<int8_t> zeros;
   if (zeros.size() < static_cast<size_t>(k)) zeros.assign(k, 0);
   const int8_t* rows[16];
   for (int t = 0; t < 16; ++t) rows[t] = t < mt ? x + t * ldx : zeros.data();
+  const __m128i flip = _mm_set1_epi8(kU8 ? 0 : static_cast<char>(0x80));
   int kk = 0;
   for (; kk + 16 <= k; kk += 16) {
     __m128i r[16];
@@ -27,49 +31,26 @@ void TransposeToInt16(const int8_t* x, int64_t ldx, int mt, int k,
     }
     Transpose16x16Bytes(r);
     for (int i = 0; i < 16; ++i) {
-      _mm256_store_si256(
-          reinterpret_cast<__m256i*>(xt + (kk + i) * 16),
-          kU8 ? _mm256_cvtepu8_epi16(r[i]) : _mm256_cvtepi8_epi16(r[i]));
+      const __m256i v = _mm256_castsi128_si256(_mm_xor_si128(r[i], flip));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(xt + (kk + i) * 32),
+                         _mm256_permute4x64_epi64(v, 0x50));  // q0 q0 q1 q1
     }
   }
   for (; kk < k; ++kk) {
     for (int t = 0; t < 16; ++t) {
-      xt[kk * 16 + t] = kU8 ? static_cast<uint8_t>(rows[t][kk]) : rows[t][kk];
+      const uint8_t v = static_cast<uint8_t>(rows[t][kk]) ^ (kU8 ? 0 : 0x80);
+      xt[kk * 32 + (t / 8) * 16 + t % 8] = v;
+      xt[kk * 32 + (t / 8) * 16 + 8 + t % 8] = v;
     }
   }
 }
 
 // acc += v in place. An asm, not _mm256_add_epi32: it keeps GCC from
-// reassociating the adds across pair updates (summing two pairs' products
-// first needs more than the 16 ymm registers and spills) without the extra
-// register copies an optimization barrier costs.
+// reassociating the adds across updates (more live registers than the 16
+// ymm, spills) without the extra register copies an optimization barrier
+// costs.
 inline __attribute__((always_inline)) void AddTo(__m256i& acc, __m256i v) {
   asm("vpaddd %1, %0, %0" : "+x"(acc) : "x"(v));
-}
-
-// acc (8 x int32 per register, tokens t0-3|t8-11 in lo*, t4-7|t12-15 in
-// hi*) += the rank-2 update of blocks (xa, xb) with weights w[j] = the int16
-// pair (Wq[j][ka], Wq[j][kb]) for channels j = 0..3.
-inline __attribute__((always_inline)) void PairUpdate(
-    const uint8_t* xa_p, const uint8_t* xb_p, const int32_t* w, __m256i& lo0,
-    __m256i& lo1, __m256i& lo2, __m256i& lo3, __m256i& hi0, __m256i& hi1,
-    __m256i& hi2, __m256i& hi3) {
-  const __m256i xa = _mm256_load_si256(reinterpret_cast<const __m256i*>(xa_p));
-  const __m256i xb = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb_p));
-  const __m256i l = _mm256_unpacklo_epi16(xa, xb);  // t0-3 | t8-11
-  const __m256i h = _mm256_unpackhi_epi16(xa, xb);  // t4-7 | t12-15
-  __m256i b = _mm256_set1_epi32(w[0]);
-  AddTo(lo0, _mm256_madd_epi16(l, b));
-  AddTo(hi0, _mm256_madd_epi16(h, b));
-  b = _mm256_set1_epi32(w[1]);
-  AddTo(lo1, _mm256_madd_epi16(l, b));
-  AddTo(hi1, _mm256_madd_epi16(h, b));
-  b = _mm256_set1_epi32(w[2]);
-  AddTo(lo2, _mm256_madd_epi16(l, b));
-  AddTo(hi2, _mm256_madd_epi16(h, b));
-  b = _mm256_set1_epi32(w[3]);
-  AddTo(lo3, _mm256_madd_epi16(l, b));
-  AddTo(hi3, _mm256_madd_epi16(h, b));
 }
 
 }  // namespace
@@ -78,22 +59,26 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
                        int64_t ldx, int mt, int32_t* out, int64_t ldo) {
   const int8_t* x = static_cast<const int8_t*>(xv);  // u8 codes reinterpreted
   const int k = w.k();
-  struct alignas(32) Row16 {
-    int16_t v[16];
+  struct alignas(32) Row32 {
+    uint8_t v[32];
   };
-  thread_local std::vector<Row16> xbuf;
+  thread_local std::vector<Row32> xbuf;
   xbuf.resize(k);
-  int16_t* xt = xbuf[0].v;
+  uint8_t* xt = xbuf[0].v;
   if (act == ActType::kU8) {
-    TransposeToInt16<true>(x, ldx, mt, k, xt);
+    TransposeToScratch<true>(x, ldx, mt, k, xt);
   } else {
-    TransposeToInt16<false>(x, ldx, mt, k, xt);
+    TransposeToScratch<false>(x, ldx, mt, k, xt);
   }
+  // s8 codes were fed as x + 128: start each channel at -128 * sum_k Wq.
+  const int32_t* col_sum = w.col_sums().data();
+  const int32_t shift = act == ActType::kU8 ? 0 : 128;
 
-  const uint8_t* xt8 = reinterpret_cast<const uint8_t*>(xt);
-  const uint32_t* row_ptr = w.row_ptr().data();
-  const uint32_t* off = w.col_off32().data();  // col * 32 = row offset
-  const int32_t* wp = reinterpret_cast<const int32_t*>(w.pair16().data());
+  const internal::Ubs4x1Layout& lay = w.ubs4x1();
+  const uint32_t* row_ptr = lay.row_ptr.data();
+  const uint32_t* off = lay.off32.data();
+  const int32_t* wp = reinterpret_cast<const int32_t*>(lay.val.data());
+  const __m256i ones = _mm256_set1_epi16(1);
   // Results go to buf [16 tokens][kCols] and are copied out every kCols / 4
   // row blocks: 16-byte pieces straight into 16 rows 4 KB apart (N = 1024)
   // all land in one L1 set.
@@ -102,18 +87,38 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
   const int nrb = w.n() / 4;
 
   for (int rb = 0; rb < nrb; ++rb) {
-    __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, lo2 = lo0, lo3 = lo0;
-    __m256i hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
-    const uint32_t qend = row_ptr[rb + 1] / 4;
-    for (uint32_t q = row_ptr[rb] / 4; q < qend; ++q) {
-      const uint32_t* oq = off + 4 * q;
-      const int32_t* wq = wp + 8 * q;
-      _mm_prefetch(reinterpret_cast<const char*>(wq + 64), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(oq + 64), _MM_HINT_T0);
-      PairUpdate(xt8 + oq[0], xt8 + oq[1], wq, lo0, lo1, lo2, lo3, hi0, hi1,
-                 hi2, hi3);
-      PairUpdate(xt8 + oq[2], xt8 + oq[3], wq + 4, lo0, lo1, lo2, lo3, hi0, hi1,
-                 hi2, hi3);
+    const int32_t* cs = col_sum + 4 * rb;
+    __m256i lo0 = _mm256_set1_epi32(-shift * cs[0]), hi0 = lo0;
+    __m256i lo1 = _mm256_set1_epi32(-shift * cs[1]), hi1 = lo1;
+    __m256i lo2 = _mm256_set1_epi32(-shift * cs[2]), hi2 = lo2;
+    __m256i lo3 = _mm256_set1_epi32(-shift * cs[3]), hi3 = lo3;
+    const uint32_t* oq = off + row_ptr[rb];
+    const uint32_t* oend = off + row_ptr[rb + 1];
+    const int32_t* wq = wp + row_ptr[rb];
+    for (; oq != oend; oq += 4, wq += 4) {
+      // Token t's 4 bytes = its activations of the quad's 4 blocks.
+      const __m256i a0 =
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(xt + oq[0]));
+      const __m256i a1 =
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(xt + oq[1]));
+      const __m256i a2 =
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(xt + oq[2]));
+      const __m256i a3 =
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(xt + oq[3]));
+      const __m256i u01 = _mm256_unpacklo_epi8(a0, a1);
+      const __m256i u23 = _mm256_unpacklo_epi8(a2, a3);
+      const __m256i l = _mm256_unpacklo_epi16(u01, u23);  // t0-3 | t8-11
+      const __m256i h = _mm256_unpackhi_epi16(u01, u23);  // t4-7 | t12-15
+      // Safe pairs (sparse_4x1_pairs.h): the s16 pair sums are exact.
+      auto update = [&](__m256i& acc_lo, __m256i& acc_hi, int32_t wj) {
+        const __m256i b = _mm256_set1_epi32(wj);
+        AddTo(acc_lo, _mm256_madd_epi16(_mm256_maddubs_epi16(l, b), ones));
+        AddTo(acc_hi, _mm256_madd_epi16(_mm256_maddubs_epi16(h, b), ones));
+      };
+      update(lo0, hi0, wq[0]);
+      update(lo1, hi1, wq[1]);
+      update(lo2, hi2, wq[2]);
+      update(lo3, hi3, wq[3]);
     }
     // 4 channels x 16 tokens -> 16 tokens x 4 channels.
     int32_t* d = buf + 4 * (rb % (kCols / 4));

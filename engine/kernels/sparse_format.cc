@@ -165,29 +165,23 @@ absl::StatusOr<PackedSparseInt8> PackedSparseInt8::Pack(SparsePattern pattern,
 
 void PackedSparseInt8::Derive() {
   col_sum_.assign(n_, 0);
-  pair16_.clear();
   col_off32_.clear();
+  ubs4x1_ = {};
   if (pattern_ == SparsePattern::kBlock4x1) {
     col_off32_.resize(col_.size());
     for (size_t b = 0; b < col_.size(); ++b) {
       col_off32_[b] = uint32_t{col_[b]} * 32;
     }
     const int nrb = n_ / 4;
-    pair16_.resize(val_.size());
     for (int rb = 0; rb < nrb; ++rb) {
       for (uint32_t q = row_ptr_[rb] / 4; q < row_ptr_[rb + 1] / 4; ++q) {
         const int8_t* quad = val_.data() + size_t{16} * q;
-        int16_t* out = pair16_.data() + size_t{16} * q;
-        for (int pp = 0; pp < 2; ++pp) {
-          for (int j = 0; j < 4; ++j) {
-            out[pp * 8 + j * 2 + 0] = quad[j * 4 + 2 * pp];
-            out[pp * 8 + j * 2 + 1] = quad[j * 4 + 2 * pp + 1];
-            col_sum_[4 * rb + j] +=
-                quad[j * 4 + 2 * pp] + quad[j * 4 + 2 * pp + 1];
-          }
+        for (int j = 0; j < 4; ++j) {
+          for (int s = 0; s < 4; ++s) col_sum_[4 * rb + j] += quad[j * 4 + s];
         }
       }
     }
+    ubs4x1_ = internal::BuildUbs4x1Layout(n_, row_ptr_, col_, val_);
   } else {
     for (int r = 0; r < n_; ++r) {
       for (int c = 0; c < chunks_; ++c) {

@@ -38,8 +38,8 @@
 //    so the 16 rows x 4 slots of one (tile, chunk) are 64 contiguous bytes.
 //  Derived at load (not serialized): per-channel weight sums (VNNI signed
 //  activation compensation, asymmetric-activation zero points) and, for 4x1,
-//  the int16-pair copy of the weights that the AVX2 kernel broadcasts and
-//  the block columns as scratch byte offsets (col * 32).
+//  the block columns as scratch byte offsets (col * 32) and the AVX2
+//  kernel's reordered copy of the blocks (sparse_4x1_pairs.h).
 //
 // Serialized bytes (little-endian): "FRS8" | u32 version (1) | u32 pattern
 // (1 = 4x1, 2 = 2:4, 3 = 1:4) | u32 N | u32 K | u32 count (blocks for 4x1,
@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/kernels/sparse_4x1_pairs.h"
 
 namespace fastrel {
 
@@ -96,9 +97,9 @@ class PackedSparseInt8 {
   const std::vector<uint32_t>& row_ptr() const { return row_ptr_; }
   const std::vector<uint16_t>& col() const { return col_; }
   const std::vector<int8_t>& val() const { return val_; }
-  // 4x1 AVX2: per quad 16 int16 = [pair p][channel j][2]:
-  // (Wq[4rb+j][col[4q+2p]], Wq[4rb+j][col[4q+2p+1]]).
-  const std::vector<int16_t>& pair16() const { return pair16_; }
+  // 4x1 AVX2 (vpmaddubsw): blocks reordered into safe pairs, see
+  // sparse_4x1_pairs.h for the layout and why.
+  const internal::Ubs4x1Layout& ubs4x1() const { return ubs4x1_; }
   // 4x1: col()[b] * 32 per block b (uint32): the byte offset of the block's
   // activation row in the kernels' transposed scratch (32 bytes per input
   // channel; VNNI scales it by its row width / 32 in the address).
@@ -112,7 +113,7 @@ class PackedSparseInt8 {
  private:
   PackedSparseInt8() = default;
   absl::Status Validate() const;  // structural invariants
-  void Derive();                  // col_sum_, pair16_, col_off32_
+  void Derive();                  // col_sum_, col_off32_, ubs4x1_
 
   SparsePattern pattern_ = SparsePattern::kBlock4x1;
   int n_ = 0, k_ = 0;
@@ -121,7 +122,7 @@ class PackedSparseInt8 {
   std::vector<uint16_t> col_;        // 4x1
   std::vector<int8_t> val_;          // 4x1 quads or N:M values
   std::vector<uint8_t> nm_idx_;      // N:M
-  std::vector<int16_t> pair16_;      // derived (4x1)
+  internal::Ubs4x1Layout ubs4x1_;    // derived (4x1)
   std::vector<uint32_t> col_off32_;  // derived (4x1)
   std::vector<int32_t> col_sum_;     // derived
 };

@@ -44,7 +44,8 @@ TEST(SparseFormatTest, PackRoundTripsThroughBytes) {
       EXPECT_EQ(restored->ToDense(), wq);
       EXPECT_EQ(restored->ToBytes(), bytes);
       EXPECT_EQ(restored->col_sums(), packed->col_sums());
-      EXPECT_EQ(restored->pair16(), packed->pair16());
+      EXPECT_EQ(restored->ubs4x1().val, packed->ubs4x1().val);
+      EXPECT_EQ(restored->ubs4x1().off32, packed->ubs4x1().off32);
       EXPECT_EQ(restored->pattern(), p);
     }
   }
