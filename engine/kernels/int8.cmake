@@ -24,6 +24,7 @@ fastrel_test(int8_kernels_test
     ${CMAKE_CURRENT_LIST_DIR}/epilogue_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sparse_format_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sparse_gemm_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/sparse_4x1_pairs_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/int8_dense_test.cc
   LIBS fastrel_kernels)
 
