@@ -9,11 +9,13 @@
 //
 // Exact accumulation (no saturation anywhere):
 //  * _ref: int32 multiply-add.
-//  * AVX2 4x1: activations sign- (s8) or zero- (u8) extended to int16, pairs
-//    of kept blocks
-//    interleaved, vpmaddwd (s16 x s16 -> s32, sum of 2 products <= 2*128*127,
-//    no saturation possible), vpaddd into int32 (vpmaddubsw is NOT used: its
-//    s16 saturation would break on u8 255 x 127 x 2).
+//  * AVX2 4x1: u8 activations (s8 codes fed as x + 128 = x ^ 0x80, and each
+//    channel's sum starts at -128 * sum_k Wq[n][k]) times s8 weights through
+//    vpmaddubsw on "safe pairs" of kept blocks: blocks are regrouped at load
+//    (sparse_4x1_pairs.h) so that, per channel, the positive and the
+//    negative weights of a pair each sum to <= 128; then every u8 x s8 pair
+//    sum is within 255 * 128 = 32640 and vpmaddubsw never saturates.
+//    vpmaddwd by 1 widens to int32, vpaddd accumulates.
 //  * AVX2 N:M: vpshufb gathers each row's 4 non-zero activations, then the
 //    sign trick: vpmaddubsw(|x|, sign(w, x)) with |x| <= 128 and
 //    |w| <= 127 (Pack rejects -128): 2 * 128 * 127 = 32512 <= 32767, so the
@@ -28,17 +30,21 @@
 // K <= 65535 that Pack allows.
 //
 // Register tiles (why this layout):
-//  * 4x1 AVX2: per 16-token tile, activations are transposed to int16 [K][16]
-//    (32 bytes per input channel = one ymm), so one kept block (4 channels x
-//    1 k) is a rank-1 update of a 4 x 16 int32 tile held in 8 ymm: each
-//    activation load is reused for 4 channels, each broadcast weight for 16
-//    tokens; the weight stream is read once per token tile and prefetched.
-//    A 32-token tile would need 16 accumulators plus the interleaved
-//    activations, more than the 16 ymm registers; with 16 tokens the loop is
-//    bound by the 8 weight broadcasts per quad (measured: ~11 cycles per
-//    quad in isolation, ~6.6 with 2 broadcasts).
+//  * 4x1 AVX2: per 16-token tile, activations are transposed to bytes,
+//    32 per input channel (tokens 0-7 in the low and 8-15 in the high
+//    128-bit lane), so one quad of kept blocks (4 channels x 4 k) is 4 row
+//    loads and 4 in-lane unpacks into 2 ymm of 8 tokens x 4 k bytes, then per
+//    channel one broadcast weight dword and 2 x (vpmaddubsw, vpmaddwd by 1,
+//    vpaddd) into a 4 x 16 int32 tile held in 8 ymm. Per quad (256 MACs):
+//    4 broadcasts, 16 multiply uops, 8 vpaddd (the int16 vpmaddwd kernel
+//    before it needed 8 broadcasts, 16 vpmaddwd and 16 vpaddd: ~9 instead
+//    of ~12.6 cycles per quad on Zen 3 by llvm-mca). A 32-token tile would need 16 accumulators
+//    plus the activations, more than the 16 ymm registers. Adding the
+//    vpmaddubsw results of two quads in int16 before widening (exact for
+//    lanes of 4 blocks within the same budget) was tried and measured slower
+//    on Zen 4 (fewer full lanes, more padding; bench/results/avx2k-*.md).
 //  * Both 4x1 kernels address activation rows by byte offsets precomputed
-//    at load (PackedSparseInt8::col_off32) and collect the results of 8 row
+//    at load (PackedSparseInt8::col_off32, ubs4x1().off32) and collect the results of 8 row
 //    blocks in a small buffer before writing 32 columns per output row: the
 //    16-byte pieces written straight to 16-64 rows 1-4 KB apart all land in
 //    one L1 set (N = 1024 was 1.5x slower with 64-token tiles).
