@@ -38,8 +38,9 @@
 //    vpaddd) into a 4 x 16 int32 tile held in 8 ymm. Per quad (256 MACs):
 //    4 broadcasts, 16 multiply uops, 8 vpaddd (the int16 vpmaddwd kernel
 //    before it needed 8 broadcasts, 16 vpmaddwd and 16 vpaddd: ~9 instead
-//    of ~12.6 cycles per quad on Zen 3 by llvm-mca). A 32-token tile would need 16 accumulators
-//    plus the activations, more than the 16 ymm registers. Adding the
+//    of ~12.6 cycles per quad on Zen 3 by llvm-mca). A 32-token tile would
+//    need 16 accumulators plus the activations, more than the 16 ymm
+//    registers. Adding the
 //    vpmaddubsw results of two quads in int16 before widening (exact for
 //    lanes of 4 blocks within the same budget) was tried and measured slower
 //    on Zen 4 (fewer full lanes, more padding; bench/results/avx2k-*.md).
