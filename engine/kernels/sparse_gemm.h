@@ -45,10 +45,10 @@
 //    lanes of 4 blocks within the same budget) was tried and measured slower
 //    on Zen 4 (fewer full lanes, more padding; bench/results/avx2k-*.md).
 //  * Both 4x1 kernels address activation rows by byte offsets precomputed
-//    at load (PackedSparseInt8::col_off32, ubs4x1().off32) and collect the results of 8 row
-//    blocks in a small buffer before writing 32 columns per output row: the
-//    16-byte pieces written straight to 16-64 rows 1-4 KB apart all land in
-//    one L1 set (N = 1024 was 1.5x slower with 64-token tiles).
+//    at load (PackedSparseInt8::col_off32, ubs4x1().off32) and collect the
+//    results of 8 row blocks in a small buffer before writing 32 columns per
+//    output row: the 16-byte pieces written straight to 16-64 rows 1-4 KB apart
+//    all land in one L1 set (N = 1024 was 1.5x slower with 64-token tiles).
 //  * 4x1 VNNI: up to 64 tokens per tile (zmm; 32 / 16 tokens use ymm / xmm
 //    for small or ragged tiles). Activations are transposed once per tile to
 //    bytes [K][64 tokens] (x + 128 for s8); per quad of kept blocks the 4
