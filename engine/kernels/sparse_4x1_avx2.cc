@@ -85,8 +85,22 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
   constexpr int kCols = 32;
   alignas(32) int32_t buf[16 * kCols];
   const int nrb = w.n() / 4;
+  // The next tile's activations (tokens mt.. of the caller's matrix, which
+  // SparseGemm tiles consecutively) are prefetched a few lines per row block
+  // so its transposition does not wait for L2/L3. Prefetches past the end
+  // of the matrix are harmless (no faults).
+  const int lines_per_row = (k + 63) / 64;
+  const int next_lines = 16 * lines_per_row;
+  const int pf_per_rb = (next_lines + nrb - 1) / nrb;
+  const char* next = reinterpret_cast<const char*>(x) + 16 * ldx;
+  int pf = 0;
 
   for (int rb = 0; rb < nrb; ++rb) {
+    for (int i = 0; i < pf_per_rb && pf < next_lines; ++i, ++pf) {
+      _mm_prefetch(
+          next + (pf / lines_per_row) * ldx + 64 * (pf % lines_per_row),
+          _MM_HINT_T0);
+    }
     const int32_t* cs = col_sum + 4 * rb;
     __m256i lo0 = _mm256_set1_epi32(-shift * cs[0]), hi0 = lo0;
     __m256i lo1 = _mm256_set1_epi32(-shift * cs[1]), hi1 = lo1;
