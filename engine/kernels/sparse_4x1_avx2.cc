@@ -81,9 +81,12 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
   const __m256i ones = _mm256_set1_epi16(1);
   // Results go to buf [16 tokens][kCols] and are copied out every kCols / 4
   // row blocks: 16-byte pieces straight into 16 rows 4 KB apart (N = 1024)
-  // all land in one L1 set.
+  // all land in one L1 set. Full tiles whose rows are not a multiple of 2 KB
+  // apart (at most 4 rows per L1 set) are written straight to out.
   constexpr int kCols = 32;
   alignas(32) int32_t buf[16 * kCols];
+  const bool direct = mt == 16 && (ldo * 4) % 2048 != 0;
+  const int64_t ds = direct ? ldo : kCols;
   const int nrb = w.n() / 4;
   // The next tile's activations (tokens mt.. of the caller's matrix, which
   // SparseGemm tiles consecutively) are prefetched a few lines per row block
@@ -135,7 +138,7 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
       update(lo3, hi3, wq[3]);
     }
     // 4 channels x 16 tokens -> 16 tokens x 4 channels.
-    int32_t* d = buf + 4 * (rb % (kCols / 4));
+    int32_t* d = direct ? out + 4 * rb : buf + 4 * (rb % (kCols / 4));
     auto emit = [&](__m256i c0, __m256i c1, __m256i c2, __m256i c3, int t0) {
       const __m256i u0 = _mm256_unpacklo_epi32(c0, c1);
       const __m256i u1 = _mm256_unpacklo_epi32(c2, c3);
@@ -145,14 +148,15 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
           _mm256_unpacklo_epi64(u0, u1), _mm256_unpackhi_epi64(u0, u1),
           _mm256_unpacklo_epi64(u2, u3), _mm256_unpackhi_epi64(u2, u3)};
       for (int i = 0; i < 4; ++i) {
-        _mm_store_si128(reinterpret_cast<__m128i*>(d + (t0 + i) * kCols),
-                        _mm256_castsi256_si128(v[i]));
-        _mm_store_si128(reinterpret_cast<__m128i*>(d + (t0 + 8 + i) * kCols),
-                        _mm256_extracti128_si256(v[i], 1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (t0 + i) * ds),
+                         _mm256_castsi256_si128(v[i]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (t0 + 8 + i) * ds),
+                         _mm256_extracti128_si256(v[i], 1));
       }
     };
     emit(lo0, lo1, lo2, lo3, 0);
     emit(hi0, hi1, hi2, hi3, 4);
+    if (direct) continue;
     if (rb % (kCols / 4) == kCols / 4 - 1) {
       int32_t* o = out + 4 * (rb + 1) - kCols;
       for (int t = 0; t < mt; ++t) {
