@@ -1,6 +1,7 @@
 // AVX2 4x1 block-sparse tile kernel (see sparse_gemm.h for the scheme).
 #include <immintrin.h>
 
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -91,17 +92,19 @@ void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* xv, ActType act,
   // The next tile's activations (tokens mt.. of the caller's matrix, which
   // SparseGemm tiles consecutively) are prefetched a few lines per row block
   // so its transposition does not wait for L2/L3. Prefetches past the end
-  // of the matrix are harmless (no faults).
+  // of the matrix are harmless (no faults; the addresses are computed as
+  // integers, never as pointers past the end).
   const int lines_per_row = (k + 63) / 64;
   const int next_lines = 16 * lines_per_row;
   const int pf_per_rb = (next_lines + nrb - 1) / nrb;
-  const char* next = reinterpret_cast<const char*>(x) + 16 * ldx;
+  const uintptr_t next = reinterpret_cast<uintptr_t>(x) + 16 * ldx;
   int pf = 0;
 
   for (int rb = 0; rb < nrb; ++rb) {
     for (int i = 0; i < pf_per_rb && pf < next_lines; ++i, ++pf) {
       _mm_prefetch(
-          next + (pf / lines_per_row) * ldx + 64 * (pf % lines_per_row),
+          reinterpret_cast<const char*>(next + (pf / lines_per_row) * ldx +
+                                        64 * (pf % lines_per_row)),
           _MM_HINT_T0);
     }
     const int32_t* cs = col_sum + 4 * rb;
