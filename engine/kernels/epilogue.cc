@@ -127,7 +127,9 @@ void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
       }
       const float inv = 127.0f / amax;
       ep.out_q_scale[m] = amax / 127.0f;
-      if (simd) {
+      if (resolved == KernelIsa::kAvx512Vnni) {
+        internal::QuantizeRowWithMaxAvx512(y, n, inv, q);
+      } else if (simd) {
         internal::QuantizeRowWithMaxAvx2(y, n, inv, q);
       } else {
         internal::QuantizeRowStaticRef(y, n, inv, q);
