@@ -517,7 +517,10 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     for (int r0 = 0; r0 < q_rows; r0 += block) {
       const int br = std::min(block, q_rows - r0);
       float* xr = xq + static_cast<size_t>(r0) * H;
-      float* tr = TMP + static_cast<size_t>(r0) * H;
+      // A block's pre-LayerNorm rows live only within this iteration: the
+      // same first rows of TMP for every block stay in cache (no write
+      // misses on a fresh part of TMP per block).
+      float* tr = TMP;
       LinearEpilogue res_r;
       res_r.residual = xr;
       FASTREL_RETURN_IF_ERROR(
