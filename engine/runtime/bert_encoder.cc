@@ -27,6 +27,19 @@ bool IsOneDnnFp32(const LinearOp& op) {
   return op.Describe().rfind("fp32", 0) == 0;
 }
 
+// x[c] = (w[c] + p[c]) + t[c] for c < n; x does not overlap the inputs. In
+// fixed chunks of 8 with restrict pointers so GCC's -O2 (very cheap cost
+// model: no runtime alias checks) vectorizes it; the scalar loop was ~1.4%
+// of an int8 forward pass. Same additions in the same order: bit-identical.
+void AddEmbeddings(const float* __restrict w, const float* __restrict p,
+                   const float* __restrict t, int n, float* __restrict x) {
+  int c = 0;
+  for (; c + 8 <= n; c += 8) {
+    for (int i = 0; i < 8; ++i) x[c + i] = w[c + i] + p[c + i] + t[c + i];
+  }
+  for (; c < n; ++c) x[c] = w[c] + p[c] + t[c];
+}
+
 // The scheme Q, K and V all quantize their input X with, or kNone when they
 // differ or do not quantize (then each op takes fp32 X).
 ActQuant SharedQkvQuant(const LinearOp& q, const LinearOp& k,
@@ -336,8 +349,7 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       const float* w = we + static_cast<size_t>(batch.input_ids[t]) * H;
       const float* pp = pe + static_cast<size_t>(p) * H;
       const float* tt = te + static_cast<size_t>(batch.token_type_ids[t]) * H;
-      float* x = X + static_cast<size_t>(t) * H;
-      for (int c = 0; c < H; ++c) x[c] = w[c] + pp[c] + tt[c];
+      AddEmbeddings(w, pp, tt, H, X + static_cast<size_t>(t) * H);
     }
   }
   // X's codes for the next layer's Q/K/V, when they share one quantization:
