@@ -67,8 +67,11 @@ class BertWorkspace : public Workspace {
   std::vector<double> sig;
   std::vector<int> pos, offsets, new_offsets, src, keep;
   AttentionScratch attention;
-  // Per layer: rows per feed-forward block (see kFfnRowBlock).
+  // Per layer: rows per feed-forward block (see kFfnRowBlock), and whether
+  // the attention-output projection runs in those blocks too (not when it is
+  // oneDNN fp32: it lost on 128-row calls, see kFfnRowBlock).
   std::vector<int> ffn_block;
+  std::vector<char> att_in_blocks;
   // Quantized activations shared between ops: X for Q/K/V (then the [CLS]
   // rows), the GELU output of one feed-forward block.
   std::vector<int8_t> x_codes, ffn_codes;
@@ -234,6 +237,7 @@ std::unique_ptr<Workspace> BertEncoder::NewWorkspace() const {
     const bool fp32 = IsOneDnnFp32(*o.intermediate) || IsOneDnnFp32(*o.output);
     ws->ffn_block.push_back(fp32 ? std::numeric_limits<int>::max()
                                  : kFfnRowBlock);
+    ws->att_in_blocks.push_back(!IsOneDnnFp32(*o.attention_output));
     for (const LinearOp* op :
          {o.query.get(), o.key.get(), o.value.get(), o.attention_output.get(),
           o.intermediate.get(), o.output.get()}) {
@@ -526,6 +530,16 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     // Codes for the next layer: its X rows are this layer's xq rows (xq == X
     // except in the [CLS]-only last layer, which has no next layer).
     const ActQuant nq = cls_only ? ActQuant::kNone : next_qkv(l + 1);
+    const bool att_blocks = ws->att_in_blocks[l] || block >= q_rows;
+    if (!att_blocks) {
+      LinearEpilogue res;
+      res.residual = xq;
+      FASTREL_RETURN_IF_ERROR(run(*o.attention_output,
+                                  {l, LinearKind::kAttentionOutput}, st + 3,
+                                  CTX, q_rows, TMP, res));
+      LayerNorm(TMP, q_rows, H, H, lp.attention_norm.gamma.data(),
+                lp.attention_norm.beta.data(), eps, xq);
+    }
     for (int r0 = 0; r0 < q_rows; r0 += block) {
       const int br = std::min(block, q_rows - r0);
       float* xr = xq + static_cast<size_t>(r0) * H;
@@ -535,11 +549,13 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       float* tr = TMP;
       LinearEpilogue res_r;
       res_r.residual = xr;
-      FASTREL_RETURN_IF_ERROR(
-          run(*o.attention_output, {l, LinearKind::kAttentionOutput}, st + 3,
-              CTX + static_cast<size_t>(r0) * H, br, tr, res_r));
-      LayerNorm(tr, br, H, H, lp.attention_norm.gamma.data(),
-                lp.attention_norm.beta.data(), eps, xr);
+      if (att_blocks) {
+        FASTREL_RETURN_IF_ERROR(
+            run(*o.attention_output, {l, LinearKind::kAttentionOutput}, st + 3,
+                CTX + static_cast<size_t>(r0) * H, br, tr, res_r));
+        LayerNorm(tr, br, H, H, lp.attention_norm.gamma.data(),
+                  lp.attention_norm.beta.data(), eps, xr);
+      }
       FASTREL_RETURN_IF_ERROR(run(*o.intermediate,
                                   {l, LinearKind::kIntermediate}, st + 4, xr,
                                   br, F, gelu));
