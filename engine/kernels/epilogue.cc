@@ -100,7 +100,12 @@ absl::Status CheckEpilogue(const Epilogue& ep, int m, int n) {
 
 void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
                    int m0, int rows, int n, KernelIsa isa) {
-  const bool simd = ResolveIsa(isa) != KernelIsa::kRef;
+  const KernelIsa resolved = ResolveIsa(isa);
+  const bool simd = resolved != KernelIsa::kRef;
+  const auto row = resolved == KernelIsa::kAvx512Vnni
+                       ? internal::ApplyEpilogueRowAvx512
+                   : simd ? internal::ApplyEpilogueRowAvx2
+                          : internal::ApplyEpilogueRowRef;
   const bool dynamic = ep.requant == Epilogue::Requant::kDynamicSymmetric;
   thread_local std::vector<float> scratch;  // rows when ep.out is null
   if (ep.out == nullptr && scratch.size() < static_cast<size_t>(n)) {
@@ -109,10 +114,7 @@ void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
   for (int r = 0; r < rows; ++r) {
     const int m = m0 + r;
     float* y = ep.out ? ep.out + m * ep.ld_out : scratch.data();
-    const float amax = simd ? internal::ApplyEpilogueRowAvx2(
-                                  ep, acc + r * ld_acc, m, n, y, dynamic)
-                            : internal::ApplyEpilogueRowRef(
-                                  ep, acc + r * ld_acc, m, n, y, dynamic);
+    const float amax = row(ep, acc + r * ld_acc, m, n, y, dynamic);
     if (ep.requant == Epilogue::Requant::kNone) continue;
     int8_t* q = ep.out_q + m * ep.ld_out_q;
     if (dynamic) {
@@ -125,7 +127,9 @@ void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
       }
       const float inv = 127.0f / amax;
       ep.out_q_scale[m] = amax / 127.0f;
-      if (simd) {
+      if (resolved == KernelIsa::kAvx512Vnni) {
+        internal::QuantizeRowWithMaxAvx512(y, n, inv, q);
+      } else if (simd) {
         internal::QuantizeRowWithMaxAvx2(y, n, inv, q);
       } else {
         internal::QuantizeRowStaticRef(y, n, inv, q);

@@ -20,10 +20,12 @@
 // Every row is complete (all N columns) in one call, so per-row (per-token)
 // dynamic requantization is exact whatever the GEMM's row tiling.
 // Each float op is a separate IEEE operation (no FMA contraction), in this
-// order, in both the reference and the AVX2 path, so the two are bit-identical
-// except GELU: the reference calls std::erf, the AVX2 path a vectorized
-// rational erf approximation (a few ulp; tested against the reference with
-// a named tolerance). Requantized codes after GELU may then differ by 1.
+// order, in the reference, the AVX2 and the AVX-512 path, so they are
+// bit-identical except GELU: the reference calls std::erf, the SIMD paths a
+// vectorized rational erf approximation (a few ulp; tested against the
+// reference with a named tolerance; the AVX-512 GELU is bit-identical to the
+// AVX2 one). Requantized codes after GELU may then differ by 1 from the
+// reference's, never between the two SIMD paths.
 #ifndef FASTREL_ENGINE_KERNELS_EPILOGUE_H_
 #define FASTREL_ENGINE_KERNELS_EPILOGUE_H_
 
@@ -80,8 +82,8 @@ absl::Status CheckEpilogue(const Epilogue& ep, int m, int n);
 
 // Applies `ep` to rows [m0, m0 + rows) of the output. `acc` holds those rows'
 // int32 accumulators, row r at acc + r * ld_acc, n columns. No argument
-// checks (call CheckEpilogue once per GEMM). isa: kRef or kAvx2/kAvx512Vnni
-// (both use the AVX2 code); must be available.
+// checks (call CheckEpilogue once per GEMM). isa: kRef, kAvx2 or kAvx512Vnni
+// (the 512-bit rows; bit-identical to kAvx2), or kAuto; must be available.
 void ApplyEpilogue(const Epilogue& ep, const int32_t* acc, int64_t ld_acc,
                    int m0, int rows, int n, KernelIsa isa);
 
@@ -92,6 +94,10 @@ float ApplyEpilogueRowRef(const Epilogue& ep, const int32_t* acc, int m, int n,
                           float* out, bool want_amax);
 float ApplyEpilogueRowAvx2(const Epilogue& ep, const int32_t* acc, int m, int n,
                            float* out, bool want_amax);
+// Needs AVX-512 F/DQ (IsaAvailable(kAvx512Vnni)); bit-identical to the AVX2
+// row.
+float ApplyEpilogueRowAvx512(const Epilogue& ep, const int32_t* acc, int m,
+                             int n, float* out, bool want_amax);
 }  // namespace internal
 
 }  // namespace fastrel

@@ -48,7 +48,10 @@ inline __m256 Step8(const Epilogue& ep, const int32_t* acc, const float* res,
 // dependency chains in flight (the erf polynomial and division are long
 // latency chains). Same IEEE operations per element as before: bit-identical.
 template <bool kZp, bool kBias, bool kGelu, bool kRes, bool kAmax>
-float Row(const Epilogue& ep, const int32_t* acc, int m, int n, float* out) {
+float Row(const Epilogue& ep_in, const int32_t* acc, int m, int n, float* out) {
+  // A local copy: the stores to `out` could alias the caller's Epilogue, so
+  // with a reference the compiler reloads its pointers every step.
+  const Epilogue ep = ep_in;
   const float sa = ep.act_scale_per_tensor ? ep.act_scale[0] : ep.act_scale[m];
   const int32_t zp = kZp ? ep.act_zero_point[m] : 0;
   const float* res = kRes ? ep.residual + m * ep.ld_residual : nullptr;

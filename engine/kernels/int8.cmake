@@ -16,12 +16,15 @@ fastrel_simd_sources(fastrel_kernels FLAGS ${FASTREL_AVX2_FLAGS} SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/sparse_nm_avx2.cc
   ${CMAKE_CURRENT_LIST_DIR}/int8_dense_avx2.cc)
 fastrel_simd_sources(fastrel_kernels FLAGS ${FASTREL_AVX512_FLAGS} SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/epilogue_avx512.cc
+  ${CMAKE_CURRENT_LIST_DIR}/quantize_avx512.cc
   ${CMAKE_CURRENT_LIST_DIR}/sparse_vnni.cc)
 
 fastrel_test(int8_kernels_test
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/quantize_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/epilogue_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/epilogue_avx512_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sparse_format_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sparse_gemm_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sparse_4x1_pairs_test.cc

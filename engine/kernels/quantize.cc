@@ -85,12 +85,15 @@ absl::Status QuantizeRowsSymmetric(const float* x, int m, int k, int ldx,
   if (m > 0 && scale == nullptr) {
     return absl::InvalidArgumentError("quantize: null scale");
   }
-  const bool avx2 = UseAvx2(isa);
+  const KernelIsa resolved = ResolveIsa(isa);
+  const auto row =
+      resolved == KernelIsa::kAvx512Vnni ? internal::QuantizeRowSymmetricAvx512
+      : resolved == KernelIsa::kAvx2     ? internal::QuantizeRowSymmetricAvx2
+                                         : internal::QuantizeRowSymmetricRef;
   for (int r = 0; r < m; ++r) {
     const float* xr = x + static_cast<int64_t>(r) * ldx;
     int8_t* qr = q + static_cast<int64_t>(r) * ldq;
-    scale[r] = avx2 ? internal::QuantizeRowSymmetricAvx2(xr, k, qr)
-                    : internal::QuantizeRowSymmetricRef(xr, k, qr);
+    scale[r] = row(xr, k, qr);
   }
   return absl::OkStatus();
 }

@@ -68,6 +68,11 @@ void QuantizeRowStaticAvx2(const float* x, int k, float inv_scale, int8_t* q);
 // as QuantizeRowStatic{Ref,Avx2}(x, k, inv, q); used by the fused epilogue,
 // which gathers max|x| while it writes the row.
 void QuantizeRowWithMaxAvx2(const float* x, int k, float inv, int8_t* q);
+// AVX-512 twins (need IsaAvailable(kAvx512Vnni)); bit-identical to the AVX2
+// rows. QuantizeRowsSymmetric picks them for kAvx512Vnni (and kAuto on such
+// a CPU).
+float QuantizeRowSymmetricAvx512(const float* x, int k, int8_t* q);
+void QuantizeRowWithMaxAvx512(const float* x, int k, float inv, int8_t* q);
 }  // namespace internal
 
 }  // namespace fastrel

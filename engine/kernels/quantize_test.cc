@@ -46,6 +46,33 @@ TEST(QuantizeTest, SymmetricAvx2MatchesRefBitwise) {
   }
 }
 
+// The AVX-512 rows (quantize_avx512.cc) against the AVX2 rows, bitwise:
+// every tail length around the 16- and 32-lane steps, rows of exact ties
+// (x = j + 0.5 with multiplier 1) and an all-zero row.
+TEST(QuantizeTest, SymmetricAvx512MatchesAvx2Bitwise) {
+  if (!IsaAvailable(KernelIsa::kAvx512Vnni)) GTEST_SKIP() << "no AVX-512";
+  std::mt19937 rng(5);
+  for (int k : {1, 7, 8, 15, 16, 17, 31, 32, 33, 47, 256, 1000, 1024}) {
+    const int m = 4;
+    auto x = RandomFloats(static_cast<size_t>(m) * k, -3.0f, 3.0f, rng);
+    for (int i = 0; i < k; ++i) {
+      x[k + i] = ((i % 254) - 127) + 0.5f;  // row 1: ties
+      x[2 * k + i] = 0.0f;                  // row 2: zeros
+    }
+    x[k] = 127.0f;  // row 1's max: multiplier exactly 1
+    std::vector<int8_t> q2(x.size()), q5(x.size());
+    std::vector<float> s2(m), s5(m);
+    ASSERT_TRUE(QuantizeRowsSymmetric(x.data(), m, k, k, q2.data(), k,
+                                      s2.data(), KernelIsa::kAvx2)
+                    .ok());
+    ASSERT_TRUE(QuantizeRowsSymmetric(x.data(), m, k, k, q5.data(), k,
+                                      s5.data(), KernelIsa::kAvx512Vnni)
+                    .ok());
+    EXPECT_EQ(q2, q5) << "k=" << k;
+    EXPECT_EQ(s2, s5) << "k=" << k;
+  }
+}
+
 TEST(QuantizeTest, SymmetricRangeErrorAndNmse) {
   std::mt19937 rng(2);
   const int m = 9, k = 257;

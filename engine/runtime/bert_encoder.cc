@@ -27,6 +27,27 @@ bool IsOneDnnFp32(const LinearOp& op) {
   return op.Describe().rfind("fp32", 0) == 0;
 }
 
+// x[c] = (w[c] + p[c]) + t[c] for c < n; x does not overlap the inputs. In
+// fixed chunks of 8 with restrict pointers so GCC's -O2 (very cheap cost
+// model: no runtime alias checks) vectorizes it; the scalar loop was ~1.4%
+// of an int8 forward pass. Same additions in the same order: bit-identical.
+void AddEmbeddings(const float* __restrict w, const float* __restrict p,
+                   const float* __restrict t, int n, float* __restrict x) {
+  int c = 0;
+  for (; c + 8 <= n; c += 8) {
+    for (int i = 0; i < 8; ++i) x[c + i] = w[c + i] + p[c + i] + t[c + i];
+  }
+  for (; c < n; ++c) x[c] = w[c] + p[c] + t[c];
+}
+
+// The scheme Q, K and V all quantize their input X with, or kNone when they
+// differ or do not quantize (then each op takes fp32 X).
+ActQuant SharedQkvQuant(const LinearOp& q, const LinearOp& k,
+                        const LinearOp& v) {
+  const ActQuant s = q.input_quant();
+  return k.input_quant() == s && v.input_quant() == s ? s : ActQuant::kNone;
+}
+
 // Grow-only buffers: after the largest batch a worker has seen, Forward does
 // no heap allocation of its own (oneDNN allocates small memory handles).
 template <class T>
@@ -46,8 +67,11 @@ class BertWorkspace : public Workspace {
   std::vector<double> sig;
   std::vector<int> pos, offsets, new_offsets, src, keep;
   AttentionScratch attention;
-  // Per layer: rows per feed-forward block (see kFfnRowBlock).
+  // Per layer: rows per feed-forward block (see kFfnRowBlock), and whether
+  // the attention-output projection runs in those blocks too (not when it is
+  // oneDNN fp32: it lost on 128-row calls, see kFfnRowBlock).
   std::vector<int> ffn_block;
+  std::vector<char> att_in_blocks;
   // Quantized activations shared between ops: X for Q/K/V (then the [CLS]
   // rows), the GELU output of one feed-forward block.
   std::vector<int8_t> x_codes, ffn_codes;
@@ -213,6 +237,7 @@ std::unique_ptr<Workspace> BertEncoder::NewWorkspace() const {
     const bool fp32 = IsOneDnnFp32(*o.intermediate) || IsOneDnnFp32(*o.output);
     ws->ffn_block.push_back(fp32 ? std::numeric_limits<int>::max()
                                  : kFfnRowBlock);
+    ws->att_in_blocks.push_back(!IsOneDnnFp32(*o.attention_output));
     for (const LinearOp* op :
          {o.query.get(), o.key.get(), o.value.get(), o.attention_output.get(),
           o.intermediate.get(), o.output.get()}) {
@@ -328,12 +353,46 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       const float* w = we + static_cast<size_t>(batch.input_ids[t]) * H;
       const float* pp = pe + static_cast<size_t>(p) * H;
       const float* tt = te + static_cast<size_t>(batch.token_type_ids[t]) * H;
-      float* x = X + static_cast<size_t>(t) * H;
-      for (int c = 0; c < H; ++c) x[c] = w[c] + pp[c] + tt[c];
+      AddEmbeddings(w, pp, tt, H, X + static_cast<size_t>(t) * H);
     }
   }
-  LayerNorm(X, static_cast<int>(T), H, H, params_.embedding_norm.gamma.data(),
-            params_.embedding_norm.beta.data(), eps, X);
+  // X's codes for the next layer's Q/K/V, when they share one quantization:
+  // made per row block right after the LayerNorm that wrote the block (still
+  // in L2), instead of in a separate pass over all of X (bit-identical: the
+  // quantization is per row).
+  auto next_qkv = [&](int l) {
+    if (observer != nullptr || l >= L) return ActQuant::kNone;
+    const LayerOps& o = layers_[l];
+    return SharedQkvQuant(*o.query, *o.key, *o.value);
+  };
+  int8_t* xc = nullptr;
+  float* xs = nullptr;
+  bool any_coded = false;
+  for (int l = 0; l < L; ++l) any_coded |= next_qkv(l) != ActQuant::kNone;
+  if (any_coded) {
+    xc = Grow(&ws->x_codes, (T + S) * H);
+    xs = Grow(&ws->x_scale, T + S);
+  }
+  bool x_coded = false;  // xc/xs hold X's codes for this layer's Q/K/V
+  {
+    const ActQuant q0 = next_qkv(0);
+    const int block =
+        q0 != ActQuant::kNone ? kFfnRowBlock : static_cast<int>(T);
+    for (size_t r0 = 0; r0 < T; r0 += block) {
+      const int br = static_cast<int>(std::min<size_t>(block, T - r0));
+      float* xr = X + r0 * H;
+      LayerNorm(xr, br, H, H, params_.embedding_norm.gamma.data(),
+                params_.embedding_norm.beta.data(), eps, xr);
+      if (q0 != ActQuant::kNone) {
+        if (absl::Status s = QuantizeActivations(q0, xr, br, H, H,
+                                                 {xc + r0 * H, H, xs + r0});
+            !s.ok()) {
+          return s;
+        }
+      }
+    }
+    x_coded = q0 != ActQuant::kNone;
+  }
 
   auto run = [&](const LinearOp& op, LinearId id, int state, const float* in,
                  int rows, float* out, const LinearEpilogue& epi) {
@@ -367,14 +426,12 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     // Q, K and V quantize the same X: when they agree on the scheme (and no
     // observer needs fp32 inputs), quantize it once (per row, so the [CLS]
     // rows' codes are a gather; bit-identical to three quantizations).
-    const ActQuant qkv =
-        observer != nullptr ? ActQuant::kNone : o.query->input_quant();
-    if (qkv != ActQuant::kNone && o.key->input_quant() == qkv &&
-        o.value->input_quant() == qkv) {
-      int8_t* xc = Grow(&ws->x_codes, (T + S) * H);
-      float* xs = Grow(&ws->x_scale, T + S);
-      FASTREL_RETURN_IF_ERROR(
-          QuantizeActivations(qkv, X, rows, H, H, {xc, H, xs}));
+    const ActQuant qkv = next_qkv(l);
+    if (qkv != ActQuant::kNone) {
+      if (!x_coded) {
+        FASTREL_RETURN_IF_ERROR(
+            QuantizeActivations(qkv, X, rows, H, H, {xc, H, xs}));
+      }
       const QuantizedRows xr{xc, H, xs};
       QuantizedRows qr = xr;
       if (cls_only) {
@@ -443,19 +500,14 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       rows = kept_rows;
       q_rows = rows;
     }
-    LinearEpilogue res;
-    res.residual = xq;
-    FASTREL_RETURN_IF_ERROR(run(*o.attention_output,
-                                {l, LinearKind::kAttentionOutput}, st + 3, CTX,
-                                q_rows, TMP, res));
-    LayerNorm(TMP, q_rows, H, H, lp.attention_norm.gamma.data(),
-              lp.attention_norm.beta.data(), eps, xq);
-
-    // Feed-forward block in row blocks so the [block x I] intermediate
-    // activations stay in L2 between the two GEMMs (every op is per row, and
-    // the int8 activation quantization is per token or per tensor with a
-    // fixed scale, so blocking does not change the result). An observer sees
-    // each linear's whole input at once, as before.
+    // The attention-output projection, its LayerNorm and the feed-forward
+    // block run in row blocks so a block's [block x H] rows and its
+    // [block x I] intermediate activations stay in L2 from one op to the
+    // next (every op is per row, and the int8 activation quantization is
+    // per token or per tensor with a fixed scale, so blocking does not change
+    // the result). An observer sees each linear's whole input at once, as
+    // before. The last LayerNorm of a block also makes the block's codes for
+    // the next layer's Q/K/V (see next_qkv).
     // When the output op takes quantized input that the intermediate op can
     // emit, its fused epilogue writes the GELU output's codes directly (no
     // fp32 intermediate, no second quantization pass; bit-identical).
@@ -475,15 +527,38 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       gelu.out_q = {Grow(&ws->ffn_codes, br_max * I), I,
                     Grow(&ws->ffn_scale, br_max)};
     }
+    // Codes for the next layer: its X rows are this layer's xq rows (xq == X
+    // except in the [CLS]-only last layer, which has no next layer).
+    const ActQuant nq = cls_only ? ActQuant::kNone : next_qkv(l + 1);
+    const bool att_blocks = ws->att_in_blocks[l] || block >= q_rows;
+    if (!att_blocks) {
+      LinearEpilogue res;
+      res.residual = xq;
+      FASTREL_RETURN_IF_ERROR(run(*o.attention_output,
+                                  {l, LinearKind::kAttentionOutput}, st + 3,
+                                  CTX, q_rows, TMP, res));
+      LayerNorm(TMP, q_rows, H, H, lp.attention_norm.gamma.data(),
+                lp.attention_norm.beta.data(), eps, xq);
+    }
     for (int r0 = 0; r0 < q_rows; r0 += block) {
       const int br = std::min(block, q_rows - r0);
       float* xr = xq + static_cast<size_t>(r0) * H;
-      float* tr = TMP + static_cast<size_t>(r0) * H;
+      // A block's pre-LayerNorm rows live only within this iteration: the
+      // same first rows of TMP for every block stay in cache (no write
+      // misses on a fresh part of TMP per block).
+      float* tr = TMP;
+      LinearEpilogue res_r;
+      res_r.residual = xr;
+      if (att_blocks) {
+        FASTREL_RETURN_IF_ERROR(
+            run(*o.attention_output, {l, LinearKind::kAttentionOutput}, st + 3,
+                CTX + static_cast<size_t>(r0) * H, br, tr, res_r));
+        LayerNorm(tr, br, H, H, lp.attention_norm.gamma.data(),
+                  lp.attention_norm.beta.data(), eps, xr);
+      }
       FASTREL_RETURN_IF_ERROR(run(*o.intermediate,
                                   {l, LinearKind::kIntermediate}, st + 4, xr,
                                   br, F, gelu));
-      LinearEpilogue res_r;
-      res_r.residual = xr;
       FASTREL_RETURN_IF_ERROR(ffn_q
                                   ? o.output->ForwardQuantized(
                                         {gelu.out_q.codes, I, gelu.out_q.scale},
@@ -492,7 +567,12 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
                                         st + 5, F, br, tr, res_r));
       LayerNorm(tr, br, H, H, lp.output_norm.gamma.data(),
                 lp.output_norm.beta.data(), eps, xr);
+      if (nq != ActQuant::kNone) {
+        FASTREL_RETURN_IF_ERROR(QuantizeActivations(
+            nq, xr, br, H, H, {xc + static_cast<size_t>(r0) * H, H, xs + r0}));
+      }
     }
+    x_coded = nq != ActQuant::kNone;
   }
 
   if (!cls_only_last) {

@@ -543,6 +543,38 @@ TEST(QuantizedPathTest, EncoderSharingIsBitwiseEqualToSeparateQuantization) {
   }
 }
 
+// The row-blocked layer tail (attention output, its LayerNorm, the
+// feed-forward block, the next layer's Q/K/V codes per block) against one
+// block over all rows with a separate quantization per op: an observer
+// forces the latter (whole inputs, fp32 into every op). 209 tokens span two
+// 128-row blocks; with and without token dropping. Bitwise equal logits.
+TEST(QuantizedPathTest, EncoderRowBlocksEqualOneBlockBitwise) {
+  std::vector<const Wrapped*> ops;
+  auto enc = BertEncoder::Create(RandomEncoderParams(7),
+                                 QuantizingFactory(true, &ops), "int8");
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  auto ws = (*enc)->NewWorkspace();
+  std::mt19937 rng(12);
+  PackedBatch batch;
+  for (int n : {70, 3, 80, 1, 55}) {
+    std::vector<int32_t> ids(n), types(n);
+    for (int i = 0; i < n; ++i) {
+      ids[i] = static_cast<int32_t>(rng() % 50);
+      types[i] = i >= n / 2 ? 1 : 0;
+    }
+    batch.Add(ids, types);
+  }
+  for (const LengthConfig& length :
+       {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
+    std::vector<float> blocked(5, 1), whole(5, 2);
+    ASSERT_TRUE((*enc)->Forward(batch, length, ws.get(), blocked).ok());
+    ForwardTrace trace;
+    trace.linear_observer = [](const LinearInput&) {};
+    ASSERT_TRUE((*enc)->Forward(batch, length, ws.get(), whole, &trace).ok());
+    EXPECT_EQ(blocked, whole);
+  }
+}
+
 TEST(QuantizedPathTest, EncoderObserverStillSeesFp32Inputs) {
   std::vector<const Wrapped*> ops;
   auto enc = BertEncoder::Create(RandomEncoderParams(6),
