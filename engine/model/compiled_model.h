@@ -99,10 +99,18 @@ absl::Status WriteCompiledModel(const std::string& source_dir,
 absl::StatusOr<fastrel::v1::CompiledModelInfo> ReadCompiledModelInfo(
     const std::string& dir);
 
+// The attention arithmetic of a compiled int8 model unless overridden
+// (measurements: bench/results/attn8-2026-11-21.md).
+inline constexpr AttentionPrecision kCompiledDefaultAttention =
+    AttentionPrecision::kFp32;
+
 struct CompiledLoadOptions {
   // Overrides the info's activation_quantization (experiments, fastrel-eval
   // --act_quant).
   std::optional<ActQuantScheme> act_quant;
+  // Overrides kCompiledDefaultAttention (fastrel-eval / fastrel-bench
+  // --attention).
+  std::optional<AttentionPrecision> attention;
 };
 
 struct LoadedCompiledModel {

@@ -136,10 +136,16 @@ absl::Status BertParams::Validate() const {
 }
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Create(
-    BertParams params, const LinearFactory& factory, std::string description) {
+    BertParams params, const LinearFactory& factory, std::string description,
+    const BertEncoderOptions& options) {
   if (absl::Status s = params.Validate(); !s.ok()) return s;
   std::unique_ptr<BertEncoder> enc(new BertEncoder());
   enc->description_ = std::move(description);
+  enc->options_ = options;
+  if (options.attention != AttentionPrecision::kFp32) {
+    absl::StrAppend(&enc->description_, ", attention ",
+                    AttentionPrecisionName(options.attention));
+  }
   auto make = [&](int layer, LinearKind kind, DenseParams* d,
                   std::unique_ptr<LinearOp>* out) -> absl::Status {
     absl::StatusOr<std::unique_ptr<LinearOp>> op =
@@ -421,6 +427,7 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     att.cls_only = cls_only;
     att.keep = select ? keep : nullptr;
     att.significance_for_all = trace != nullptr;
+    att.precision = options_.attention;
     RunPackedAttention(att, {CTX, new_off, src, sig}, &ws->attention);
     if (select) {
       // Gather the kept rows of X (source rows never precede their

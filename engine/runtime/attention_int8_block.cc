@@ -1,0 +1,132 @@
+// RunPackedAttentionInt8: the AttentionPrecision::kInt8 attention of a packed
+// batch (see attention_block.h for the numerics and the selection contract).
+#include <algorithm>
+#include <cstddef>
+
+#include "engine/kernels/attention_int8.h"
+#include "engine/kernels/fp32_kernels.h"
+#include "engine/kernels/quantize.h"
+#include "engine/runtime/attention_block.h"
+
+namespace fastrel {
+namespace {
+
+template <class T>
+T* Grow(std::vector<T>* v, size_t n) {
+  if (v->size() < n) v->resize(n);
+  return v->data();
+}
+
+// Per token and head symmetric s8: codes [rows x hidden] (same layout as x),
+// scales [heads x rows] (head h's scales at scales + h * rows).
+void QuantizeHeads(const float* x, int rows, int hidden, int heads,
+                   int8_t* codes, float* scales) {
+  const int dh = hidden / heads;
+  for (int h = 0; h < heads; ++h) {
+    // Cannot fail: rows >= 0, dh >= 1, strides >= dh, non-null buffers.
+    QuantizeRowsSymmetric(x + h * dh, rows, dh, hidden, codes + h * dh, hidden,
+                          scales + static_cast<size_t>(h) * rows)
+        .IgnoreError();
+  }
+}
+
+}  // namespace
+
+void RunPackedAttentionInt8(const PackedAttentionInput& in,
+                            const PackedAttentionOutput& out,
+                            AttentionScratch* scratch) {
+  const int S = in.num_sequences, H = in.hidden, A = in.num_heads;
+  const int dh = H / A;
+  const int* off = in.offsets;
+  const int rows = off[S];
+  const int q_rows = in.cls_only ? S : rows;
+  AttentionScratch& w = *scratch;
+  int8_t* qc = Grow(&w.qc, static_cast<size_t>(q_rows) * H);
+  int8_t* kc = Grow(&w.kc, static_cast<size_t>(rows) * H);
+  int8_t* vc = Grow(&w.vc, static_cast<size_t>(rows) * H);
+  float* qs = Grow(&w.qs, static_cast<size_t>(q_rows) * A);
+  float* ks = Grow(&w.ks, static_cast<size_t>(rows) * A);
+  float* vs = Grow(&w.vs, static_cast<size_t>(rows) * A);
+  QuantizeHeads(in.q, q_rows, H, A, qc, qs);
+  QuantizeHeads(in.k, rows, H, A, kc, ks);
+  QuantizeHeads(in.v, rows, H, A, vc, vs);
+
+  if (in.keep != nullptr) out.new_offsets[0] = 0;
+  for (int s = 0; s < S; ++s) {
+    const int base = off[s], n = off[s + 1] - off[s];
+    const int n_q = in.cls_only ? 1 : n;
+    const int q0 = in.cls_only ? s : base;
+    const int kept = in.keep != nullptr ? std::min(n, in.keep[s]) : n_q;
+    const int dst0 = in.keep != nullptr ? out.new_offsets[s] : q0;
+    const bool need_sig =
+        in.keep != nullptr && (kept < n || in.significance_for_all);
+    const int ldp = (n + 7) / 8 * 8;
+    const size_t head_probs = static_cast<size_t>(n_q) * ldp;
+    float* probs = Grow(&w.probs, head_probs * A);
+    int32_t* acc = Grow(&w.acc, static_cast<size_t>(n_q) * std::max(ldp, dh));
+    float* colsum = Grow(&w.colsum, n);
+    double* sig = need_sig ? out.significance + base : nullptr;
+    if (need_sig) std::fill(sig, sig + n, 0.0);
+    // Probabilities of every head (fp32 softmax of the dequantized scores).
+    for (int h = 0; h < A; ++h) {
+      Int8QKt(qc + static_cast<size_t>(q0) * H + h * dh, H, n_q,
+              kc + static_cast<size_t>(base) * H + h * dh, H, n, dh, acc, ldp);
+      const float* sq = qs + static_cast<size_t>(h) * q_rows + q0;
+      const float* sk = ks + static_cast<size_t>(h) * rows + base;
+      float* ph = probs + h * head_probs;
+      for (int i = 0; i < n_q; ++i) {
+        const float a = in.scale * sq[i];
+        const int32_t* ai = acc + static_cast<size_t>(i) * ldp;
+        float* pi = ph + static_cast<size_t>(i) * ldp;
+        for (int j = 0; j < n; ++j)
+          pi[j] = a * sk[j] * static_cast<float>(ai[j]);
+      }
+      SoftmaxRows(ph, n_q, n, ldp);
+      if (need_sig) {
+        std::fill(colsum, colsum + n, 0.0f);
+        for (int i = 0; i < n_q; ++i) {
+          const float* pi = ph + static_cast<size_t>(i) * ldp;
+          for (int j = 0; j < n; ++j) colsum[j] += pi[j];
+        }
+        for (int j = 0; j < n; ++j) sig[j] += colsum[j];
+      }
+    }
+    int* order = Grow(&w.order, n);
+    if (need_sig) {
+      SelectKeptRows(sig, n, kept, order);
+    } else {
+      for (int r = 0; r < kept; ++r) order[r] = r;
+    }
+    // Context of the kept rows: u8 weights p_ij * sv_j times s8 V codes.
+    float* wrow = Grow(&w.wrow, n);
+    float* wscale = Grow(&w.ws, kept);
+    uint8_t* wc = Grow(&w.wc, static_cast<size_t>(kept) * ldp);
+    for (int h = 0; h < A; ++h) {
+      const float* sv = vs + static_cast<size_t>(h) * rows + base;
+      const float* ph = probs + h * head_probs;
+      for (int r = 0; r < kept; ++r) {
+        const float* pi = ph + static_cast<size_t>(order[r]) * ldp;
+        for (int j = 0; j < n; ++j) wrow[j] = pi[j] * sv[j];
+        wscale[r] =
+            QuantizeWeightsU8(wrow, n, wc + static_cast<size_t>(r) * ldp);
+      }
+      Int8PV(wc, ldp, kept, n, vc + static_cast<size_t>(base) * H + h * dh, H,
+             dh, acc, dh);
+      for (int r = 0; r < kept; ++r) {
+        float* cr = out.ctx + static_cast<size_t>(dst0 + r) * H + h * dh;
+        const int32_t* ar = acc + static_cast<size_t>(r) * dh;
+        for (int d = 0; d < dh; ++d) {
+          cr[d] = wscale[r] * static_cast<float>(ar[d]);
+        }
+      }
+    }
+    if (in.keep != nullptr) {
+      for (int r = 0; r < kept; ++r) {
+        out.source_rows[dst0 + r] = base + order[r];
+      }
+      out.new_offsets[s + 1] = dst0 + kept;
+    }
+  }
+}
+
+}  // namespace fastrel
