@@ -35,20 +35,44 @@ void Int8PV_ref(const uint8_t* p, int ld_p, int n_rows, int n_k,
   }
 }
 
-float QuantizeWeightsU8_ref(const float* w, int n, uint8_t* code) {
+float QuantizeWeightsU8_ref(const float* p, const float* mul, int n,
+                            uint8_t* code) {
   float m = 0.0f;
-  for (int j = 0; j < n; ++j) m = std::max(m, w[j]);
+  for (int j = 0; j < n; ++j) {
+    m = std::max(m, mul != nullptr ? p[j] * mul[j] : p[j]);
+  }
   if (m == 0.0f) {
     std::fill(code, code + n, uint8_t{0});
     return 1.0f;
   }
   const float inv = 255.0f / m;
   for (int j = 0; j < n; ++j) {
-    const float x = std::min(w[j] * inv, 255.0f);
-    code[j] = static_cast<uint8_t>(std::nearbyint(x));
+    const float w = mul != nullptr ? p[j] * mul[j] : p[j];
+    code[j] = static_cast<uint8_t>(std::nearbyint(std::min(w * inv, 255.0f)));
   }
   return m / 255.0f;
 }
+
+void DequantizeScoresRow_ref(const int32_t* acc, int n, float a,
+                             const float* mul, float* out) {
+  for (int j = 0; j < n; ++j)
+    out[j] = (a * mul[j]) * static_cast<float>(acc[j]);
+}
+
+void ScaleInt32Row_ref(const int32_t* acc, int n, float s, float* out) {
+  for (int d = 0; d < n; ++d) out[d] = s * static_cast<float>(acc[d]);
+}
+
+void AddRowsTo_ref(const float* x, int ld, int rows, int n, float* colsum) {
+  for (int i = 0; i < rows; ++i) {
+    const float* xi = x + static_cast<long>(i) * ld;
+    for (int j = 0; j < n; ++j) colsum[j] += xi[j];
+  }
+}
+
+namespace {
+bool UseAvx2() { return ResolveIsa(KernelIsa::kAuto) != KernelIsa::kRef; }
+}  // namespace
 
 void Int8QKt(const int8_t* q, int ld_q, int n_q, const int8_t* k, int ld_k,
              int n_k, int dh, int32_t* s, int ld_s) {
@@ -74,11 +98,26 @@ void Int8PV(const uint8_t* p, int ld_p, int n_rows, int n_k, const int8_t* v,
   }
 }
 
-float QuantizeWeightsU8(const float* w, int n, uint8_t* code) {
-  if (ResolveIsa(KernelIsa::kAuto) != KernelIsa::kRef) {
-    return QuantizeWeightsU8_avx2(w, n, code);
-  }
-  return QuantizeWeightsU8_ref(w, n, code);
+float QuantizeWeightsU8(const float* p, const float* mul, int n,
+                        uint8_t* code) {
+  if (UseAvx2()) return QuantizeWeightsU8_avx2(p, mul, n, code);
+  return QuantizeWeightsU8_ref(p, mul, n, code);
+}
+
+void DequantizeScoresRow(const int32_t* acc, int n, float a, const float* mul,
+                         float* out) {
+  if (UseAvx2()) return DequantizeScoresRow_avx2(acc, n, a, mul, out);
+  DequantizeScoresRow_ref(acc, n, a, mul, out);
+}
+
+void ScaleInt32Row(const int32_t* acc, int n, float s, float* out) {
+  if (UseAvx2()) return ScaleInt32Row_avx2(acc, n, s, out);
+  ScaleInt32Row_ref(acc, n, s, out);
+}
+
+void AddRowsTo(const float* x, int ld, int rows, int n, float* colsum) {
+  if (UseAvx2()) return AddRowsTo_avx2(x, ld, rows, n, colsum);
+  AddRowsTo_ref(x, ld, rows, n, colsum);
 }
 
 }  // namespace fastrel

@@ -51,14 +51,37 @@ void Int8PV_avx2(const uint8_t* p, int ld_p, int n_rows, int n_k,
 void Int8PV_vnni(const uint8_t* p, int ld_p, int n_rows, int n_k,
                  const int8_t* v, int ld_v, int dh, int32_t* c, int ld_c);
 
-// Quantizes one row of n >= 1 non-negative finite weights w (probabilities,
-// possibly scaled) to u8 with one scale:
+// Quantizes one row of n >= 1 non-negative finite weights w[j] = p[j] *
+// mul[j] (mul may be null: w = p; e.g. probabilities times V scales) to u8
+// with one scale:
 //   m = max_j w[j]; if m == 0: codes 0, returns 1;
-//   inv = 255 / m; code[j] = rne(w[j] * inv) (<= 255 since w[j] <= m);
+//   inv = 255 / m; code[j] = rne(min(w[j] * inv, 255));
 //   returns m / 255 (w[j] ~= code[j] * returned scale).
-float QuantizeWeightsU8(const float* w, int n, uint8_t* code);
-float QuantizeWeightsU8_ref(const float* w, int n, uint8_t* code);
-float QuantizeWeightsU8_avx2(const float* w, int n, uint8_t* code);
+float QuantizeWeightsU8(const float* p, const float* mul, int n, uint8_t* code);
+float QuantizeWeightsU8_ref(const float* p, const float* mul, int n,
+                            uint8_t* code);
+float QuantizeWeightsU8_avx2(const float* p, const float* mul, int n,
+                             uint8_t* code);
+
+// Dequantized scores of one query row: out[j] = (a * mul[j]) * float(acc[j])
+// for j < n (a = scale * the query's code scale, mul = the keys' scales).
+void DequantizeScoresRow(const int32_t* acc, int n, float a, const float* mul,
+                         float* out);
+void DequantizeScoresRow_ref(const int32_t* acc, int n, float a,
+                             const float* mul, float* out);
+void DequantizeScoresRow_avx2(const int32_t* acc, int n, float a,
+                              const float* mul, float* out);
+
+// out[d] = s * float(acc[d]) for d < n.
+void ScaleInt32Row(const int32_t* acc, int n, float s, float* out);
+void ScaleInt32Row_ref(const int32_t* acc, int n, float s, float* out);
+void ScaleInt32Row_avx2(const int32_t* acc, int n, float s, float* out);
+
+// colsum[j] += x[i][j] for i = 0, 1, .. rows-1 in that order (fp32), j < n;
+// rows of x are ld floats apart.
+void AddRowsTo(const float* x, int ld, int rows, int n, float* colsum);
+void AddRowsTo_ref(const float* x, int ld, int rows, int n, float* colsum);
+void AddRowsTo_avx2(const float* x, int ld, int rows, int n, float* colsum);
 
 }  // namespace fastrel
 

@@ -120,25 +120,36 @@ void Int8PV_avx2(const uint8_t* p, int ld_p, int n_rows, int n_k,
   PairGemm(a, kp, n_rows, b, ld_b, dh, kp, c, ld_c);
 }
 
-float QuantizeWeightsU8_avx2(const float* w, int n, uint8_t* code) {
+namespace {
+
+// Lanes [0, tail) of a partial vector.
+inline __m256i TailMask(int tail) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(tail),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+template <bool kMul>
+float QuantizeWeights(const float* p, const float* mul, int n, uint8_t* code) {
+  auto load = [&](int j) {
+    const __m256 x = _mm256_loadu_ps(p + j);
+    return kMul ? _mm256_mul_ps(x, _mm256_loadu_ps(mul + j)) : x;
+  };
+  auto at = [&](int j) { return kMul ? p[j] * mul[j] : p[j]; };
   int j = 0;
   __m256 vm = _mm256_setzero_ps();
-  for (; j + 8 <= n; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(w + j));
+  for (; j + 8 <= n; j += 8) vm = _mm256_max_ps(vm, load(j));
+  alignas(32) float t[8];
+  _mm256_store_ps(t, vm);
   float m = 0.0f;
-  {
-    alignas(32) float t[8];
-    _mm256_store_ps(t, vm);
-    for (float x : t) m = std::max(m, x);
-  }
-  for (; j < n; ++j) m = std::max(m, w[j]);
-  if (m == 0.0f) return QuantizeWeightsU8_ref(w, n, code);
+  for (float x : t) m = std::max(m, x);
+  for (; j < n; ++j) m = std::max(m, at(j));
+  if (m == 0.0f) return QuantizeWeightsU8_ref(p, mul, n, code);
   const float inv = 255.0f / m;
   const __m256 vi = _mm256_set1_ps(inv);
   const __m256 hi = _mm256_set1_ps(255.0f);
   j = 0;
   for (; j + 8 <= n; j += 8) {
-    const __m256 x =
-        _mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(w + j), vi), hi);
+    const __m256 x = _mm256_min_ps(_mm256_mul_ps(load(j), vi), hi);
     const __m256i i32 = _mm256_cvtps_epi32(x);  // rne
     const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32),
                                         _mm256_extracti128_si256(i32, 1));
@@ -146,10 +157,72 @@ float QuantizeWeightsU8_avx2(const float* w, int n, uint8_t* code) {
                      _mm_packus_epi16(i16, i16));
   }
   for (; j < n; ++j) {
-    const float x = std::min(w[j] * inv, 255.0f);
-    code[j] = static_cast<uint8_t>(__builtin_nearbyintf(x));
+    code[j] = static_cast<uint8_t>(
+        __builtin_nearbyintf(std::min(at(j) * inv, 255.0f)));
   }
   return m / 255.0f;
+}
+
+}  // namespace
+
+float QuantizeWeightsU8_avx2(const float* p, const float* mul, int n,
+                             uint8_t* code) {
+  return mul != nullptr ? QuantizeWeights<true>(p, mul, n, code)
+                        : QuantizeWeights<false>(p, mul, n, code);
+}
+
+void DequantizeScoresRow_avx2(const int32_t* acc, int n, float a,
+                              const float* mul, float* out) {
+  const __m256 va = _mm256_set1_ps(a);
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 f = _mm256_cvtepi32_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + j)));
+    _mm256_storeu_ps(
+        out + j, _mm256_mul_ps(_mm256_mul_ps(va, _mm256_loadu_ps(mul + j)), f));
+  }
+  if (j < n) {
+    const __m256i m = TailMask(n - j);
+    const __m256 f = _mm256_cvtepi32_ps(_mm256_maskload_epi32(acc + j, m));
+    _mm256_maskstore_ps(
+        out + j, m,
+        _mm256_mul_ps(_mm256_mul_ps(va, _mm256_maskload_ps(mul + j, m)), f));
+  }
+}
+
+void ScaleInt32Row_avx2(const int32_t* acc, int n, float s, float* out) {
+  const __m256 vs = _mm256_set1_ps(s);
+  int d = 0;
+  for (; d + 8 <= n; d += 8) {
+    const __m256 f = _mm256_cvtepi32_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + d)));
+    _mm256_storeu_ps(out + d, _mm256_mul_ps(vs, f));
+  }
+  if (d < n) {
+    const __m256i m = TailMask(n - d);
+    const __m256 f = _mm256_cvtepi32_ps(_mm256_maskload_epi32(acc + d, m));
+    _mm256_maskstore_ps(out + d, m, _mm256_mul_ps(vs, f));
+  }
+}
+
+void AddRowsTo_avx2(const float* x, int ld, int rows, int n, float* colsum) {
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256 c = _mm256_loadu_ps(colsum + j);
+    for (int i = 0; i < rows; ++i) {
+      c = _mm256_add_ps(c, _mm256_loadu_ps(x + static_cast<long>(i) * ld + j));
+    }
+    _mm256_storeu_ps(colsum + j, c);
+  }
+  if (j < n) {
+    const __m256i m = TailMask(n - j);
+    __m256 c = _mm256_maskload_ps(colsum + j, m);
+    for (int i = 0; i < rows; ++i) {
+      c = _mm256_add_ps(
+          c, _mm256_maskload_ps(x + static_cast<long>(i) * ld + j, m));
+    }
+    _mm256_maskstore_ps(colsum + j, m, c);
+  }
 }
 
 }  // namespace fastrel

@@ -132,29 +132,57 @@ TEST(AttentionInt8, DispatchMatchesRef) {
 TEST(QuantizeWeightsU8, RefContract) {
   const float w[4] = {0.5f, 0.25f, 0.0f, 0.125f};
   uint8_t code[4];
-  const float scale = QuantizeWeightsU8_ref(w, 4, code);
+  const float scale = QuantizeWeightsU8_ref(w, nullptr, 4, code);
   EXPECT_FLOAT_EQ(scale, 0.5f / 255.0f);
   EXPECT_EQ(code[0], 255);
   EXPECT_EQ(code[1], 128);  // 127.5 rounds to even
   EXPECT_EQ(code[2], 0);
-  EXPECT_EQ(code[3], 64);  // 63.75
+  EXPECT_EQ(code[3], 64);                         // 63.75
+  const float mul[4] = {1.0f, 4.0f, 3.0f, 2.0f};  // weights .5 1 0 .25
+  EXPECT_FLOAT_EQ(QuantizeWeightsU8_ref(w, mul, 4, code), 1.0f / 255.0f);
+  EXPECT_EQ(code[0], 128);
+  EXPECT_EQ(code[1], 255);
+  EXPECT_EQ(code[3], 64);
   const float zeros[3] = {0, 0, 0};
-  EXPECT_EQ(QuantizeWeightsU8_ref(zeros, 3, code), 1.0f);
+  EXPECT_EQ(QuantizeWeightsU8_ref(zeros, nullptr, 3, code), 1.0f);
   EXPECT_EQ(code[0] | code[1] | code[2], 0);
 }
 
-TEST(QuantizeWeightsU8, Avx2MatchesRef) {
+// The float helpers: AVX2 bit-identical to the reference for n = 1..130.
+TEST(AttentionInt8Helpers, Avx2MatchesRef) {
   if (!IsaAvailable(KernelIsa::kAvx2)) GTEST_SKIP() << "no AVX2";
   std::mt19937 rng(5);
+  std::exponential_distribution<float> e(3.0f);
+  std::uniform_real_distribution<float> u(0.001f, 0.05f);
+  std::uniform_int_distribution<int32_t> ia(-300000, 300000);
   for (int n = 1; n <= 130; ++n) {
-    std::vector<float> w(n);
-    std::exponential_distribution<float> d(3.0f);
-    for (float& x : w) x = d(rng) / n;
-    std::vector<uint8_t> want(n), got(n);
-    const float sw = QuantizeWeightsU8_ref(w.data(), n, want.data());
-    const float sg = QuantizeWeightsU8_avx2(w.data(), n, got.data());
-    ASSERT_EQ(sw, sg) << n;
+    std::vector<float> p(n), mul(n);
+    for (float& x : p) x = e(rng) / n;
+    for (float& x : mul) x = u(rng);
+    for (const float* m : {static_cast<const float*>(nullptr),
+                           static_cast<const float*>(mul.data())}) {
+      std::vector<uint8_t> want(n), got(n);
+      const float sw = QuantizeWeightsU8_ref(p.data(), m, n, want.data());
+      const float sg = QuantizeWeightsU8_avx2(p.data(), m, n, got.data());
+      ASSERT_EQ(sw, sg) << n;
+      ASSERT_EQ(want, got) << n;
+    }
+    std::vector<int32_t> acc(n);
+    for (int32_t& x : acc) x = ia(rng);
+    std::vector<float> want(n + 1, -1.0f), got(n + 1, -1.0f);
+    DequantizeScoresRow_ref(acc.data(), n, 0.0071f, mul.data(), want.data());
+    DequantizeScoresRow_avx2(acc.data(), n, 0.0071f, mul.data(), got.data());
+    ASSERT_EQ(want, got) << n;  // includes the untouched sentinel at [n]
+    ScaleInt32Row_ref(acc.data(), n, 3.3e-5f, want.data());
+    ScaleInt32Row_avx2(acc.data(), n, 3.3e-5f, got.data());
     ASSERT_EQ(want, got) << n;
+    const int rows = 1 + n % 7, ld = n + 3;
+    std::vector<float> x(static_cast<size_t>(rows) * ld);
+    for (float& v : x) v = e(rng);
+    std::vector<float> cw(n + 1, 0.5f), cg(n + 1, 0.5f);
+    AddRowsTo_ref(x.data(), ld, rows, n, cw.data());
+    AddRowsTo_avx2(x.data(), ld, rows, n, cg.data());
+    ASSERT_EQ(cw, cg) << n;
   }
 }
 

@@ -84,9 +84,9 @@ struct AttentionScratch {
   std::vector<int> order;
   // kInt8 only: codes of Q, K, V [rows x hidden], their scales [heads x
   // rows], int32 products, u8 weights of one head's context rows and their
-  // scales, the weights being quantized.
+  // scales.
   std::vector<int8_t> qc, kc, vc;
-  std::vector<float> qs, ks, vs, wrow, ws;
+  std::vector<float> qs, ks, vs, ws;
   std::vector<int32_t> acc;
   std::vector<uint8_t> wc;
 };

@@ -84,10 +84,7 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
       SoftmaxRows(ph, n_q, n, ldp);
       if (need_sig) {
         std::fill(colsum, colsum + n, 0.0f);
-        for (int i = 0; i < n_q; ++i) {
-          const float* pi = ph + static_cast<size_t>(i) * ldp;
-          for (int j = 0; j < n; ++j) colsum[j] += pi[j];
-        }
+        AddRowsTo(ph, ldp, n_q, n, colsum);
         for (int j = 0; j < n; ++j) sig[j] += colsum[j];
       }
     }
@@ -98,26 +95,20 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
       for (int r = 0; r < kept; ++r) order[r] = r;
     }
     // Context of the kept rows: u8 weights p_ij * sv_j times s8 V codes.
-    float* wrow = Grow(&w.wrow, n);
     float* wscale = Grow(&w.ws, kept);
     uint8_t* wc = Grow(&w.wc, static_cast<size_t>(kept) * ldp);
     for (int h = 0; h < A; ++h) {
       const float* sv = vs + static_cast<size_t>(h) * rows + base;
       const float* ph = probs + h * head_probs;
       for (int r = 0; r < kept; ++r) {
-        const float* pi = ph + static_cast<size_t>(order[r]) * ldp;
-        for (int j = 0; j < n; ++j) wrow[j] = pi[j] * sv[j];
-        wscale[r] =
-            QuantizeWeightsU8(wrow, n, wc + static_cast<size_t>(r) * ldp);
+        wscale[r] = QuantizeWeightsU8(ph + static_cast<size_t>(order[r]) * ldp,
+                                      sv, n, wc + static_cast<size_t>(r) * ldp);
       }
       Int8PV(wc, ldp, kept, n, vc + static_cast<size_t>(base) * H + h * dh, H,
              dh, acc, dh);
       for (int r = 0; r < kept; ++r) {
-        float* cr = out.ctx + static_cast<size_t>(dst0 + r) * H + h * dh;
-        const int32_t* ar = acc + static_cast<size_t>(r) * dh;
-        for (int d = 0; d < dh; ++d) {
-          cr[d] = wscale[r] * static_cast<float>(ar[d]);
-        }
+        ScaleInt32Row(acc + static_cast<size_t>(r) * dh, dh, wscale[r],
+                      out.ctx + static_cast<size_t>(dst0 + r) * H + h * dh);
       }
     }
     if (in.keep != nullptr) {
