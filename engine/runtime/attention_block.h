@@ -59,6 +59,17 @@ struct PackedAttentionInput {
   // trace); otherwise only sequences that drop tokens compute it.
   bool significance_for_all = false;
   AttentionPrecision precision = AttentionPrecision::kFp32;
+  // kInt8 only, optional (all three or none): Q, K and V already quantized
+  // per token with one scale for all heads (ActQuant::kPerTokenSymmetricS8,
+  // rows `hidden` bytes apart, e.g. written by the projections' fused
+  // epilogues); then q, k and v are not read and may be null. Without them
+  // the kInt8 path quantizes q, k and v per token and head itself.
+  const int8_t* q_codes = nullptr;
+  const int8_t* k_codes = nullptr;
+  const int8_t* v_codes = nullptr;
+  const float* q_scale = nullptr;
+  const float* k_scale = nullptr;
+  const float* v_scale = nullptr;
 };
 
 // Outputs; buffers are caller-owned.

@@ -41,15 +41,26 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
   const int rows = off[S];
   const int q_rows = in.cls_only ? S : rows;
   AttentionScratch& w = *scratch;
-  int8_t* qc = Grow(&w.qc, static_cast<size_t>(q_rows) * H);
-  int8_t* kc = Grow(&w.kc, static_cast<size_t>(rows) * H);
-  int8_t* vc = Grow(&w.vc, static_cast<size_t>(rows) * H);
-  float* qs = Grow(&w.qs, static_cast<size_t>(q_rows) * A);
-  float* ks = Grow(&w.ks, static_cast<size_t>(rows) * A);
-  float* vs = Grow(&w.vs, static_cast<size_t>(rows) * A);
-  QuantizeHeads(in.q, q_rows, H, A, qc, qs);
-  QuantizeHeads(in.k, rows, H, A, kc, ks);
-  QuantizeHeads(in.v, rows, H, A, vc, vs);
+  // Codes [rows x H]; the scale of (head h, row r) is at
+  // scale[h * head_stride + r]: per head (stride = rows) or per token
+  // (stride 0, given codes).
+  const int8_t *qc = in.q_codes, *kc = in.k_codes, *vc = in.v_codes;
+  const float *qs = in.q_scale, *ks = in.k_scale, *vs = in.v_scale;
+  size_t q_stride = 0, kv_stride = 0;
+  if (qc == nullptr) {
+    int8_t* q8 = Grow(&w.qc, static_cast<size_t>(q_rows) * H);
+    int8_t* k8 = Grow(&w.kc, static_cast<size_t>(rows) * H);
+    int8_t* v8 = Grow(&w.vc, static_cast<size_t>(rows) * H);
+    float* qf = Grow(&w.qs, static_cast<size_t>(q_rows) * A);
+    float* kf = Grow(&w.ks, static_cast<size_t>(rows) * A);
+    float* vf = Grow(&w.vs, static_cast<size_t>(rows) * A);
+    QuantizeHeads(in.q, q_rows, H, A, q8, qf);
+    QuantizeHeads(in.k, rows, H, A, k8, kf);
+    QuantizeHeads(in.v, rows, H, A, v8, vf);
+    qc = q8, kc = k8, vc = v8, qs = qf, ks = kf, vs = vf;
+    q_stride = q_rows;
+    kv_stride = rows;
+  }
 
   if (in.keep != nullptr) out.new_offsets[0] = 0;
   for (int s = 0; s < S; ++s) {
@@ -71,8 +82,8 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
     for (int h = 0; h < A; ++h) {
       Int8QKt(qc + static_cast<size_t>(q0) * H + h * dh, H, n_q,
               kc + static_cast<size_t>(base) * H + h * dh, H, n, dh, acc, ldp);
-      const float* sq = qs + static_cast<size_t>(h) * q_rows + q0;
-      const float* sk = ks + static_cast<size_t>(h) * rows + base;
+      const float* sq = qs + h * q_stride + q0;
+      const float* sk = ks + h * kv_stride + base;
       float* ph = probs + h * head_probs;
       for (int i = 0; i < n_q; ++i) {
         const float a = in.scale * sq[i];
@@ -98,7 +109,7 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
     float* wscale = Grow(&w.ws, kept);
     uint8_t* wc = Grow(&w.wc, static_cast<size_t>(kept) * ldp);
     for (int h = 0; h < A; ++h) {
-      const float* sv = vs + static_cast<size_t>(h) * rows + base;
+      const float* sv = vs + h * kv_stride + base;
       const float* ph = probs + h * head_probs;
       for (int r = 0; r < kept; ++r) {
         wscale[r] = QuantizeWeightsU8(ph + static_cast<size_t>(order[r]) * ldp,
