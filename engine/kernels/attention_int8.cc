@@ -59,8 +59,13 @@ void DequantizeScoresRow_ref(const int32_t* acc, int n, float a,
     out[j] = (a * mul[j]) * static_cast<float>(acc[j]);
 }
 
-void ScaleInt32Row_ref(const int32_t* acc, int n, float s, float* out) {
-  for (int d = 0; d < n; ++d) out[d] = s * static_cast<float>(acc[d]);
+void ScaleInt32Rows_ref(const int32_t* acc, int ld_acc, int rows, int n,
+                        const float* s, float* out, int ld_out) {
+  for (int r = 0; r < rows; ++r) {
+    const int32_t* ar = acc + static_cast<long>(r) * ld_acc;
+    float* o = out + static_cast<long>(r) * ld_out;
+    for (int d = 0; d < n; ++d) o[d] = s[r] * static_cast<float>(ar[d]);
+  }
 }
 
 void AddRowsTo_ref(const float* x, int ld, int rows, int n, float* colsum) {
@@ -71,12 +76,17 @@ void AddRowsTo_ref(const float* x, int ld, int rows, int n, float* colsum) {
 }
 
 namespace {
-bool UseAvx2() { return ResolveIsa(KernelIsa::kAuto) != KernelIsa::kRef; }
+// Resolved once (GetCpuFeatures is itself cached, but these run per row).
+KernelIsa Isa() {
+  static const KernelIsa isa = ResolveIsa(KernelIsa::kAuto);
+  return isa;
+}
+bool UseAvx2() { return Isa() != KernelIsa::kRef; }
 }  // namespace
 
 void Int8QKt(const int8_t* q, int ld_q, int n_q, const int8_t* k, int ld_k,
              int n_k, int dh, int32_t* s, int ld_s) {
-  switch (ResolveIsa(KernelIsa::kAuto)) {
+  switch (Isa()) {
     case KernelIsa::kAvx512Vnni:
       return Int8QKt_vnni(q, ld_q, n_q, k, ld_k, n_k, dh, s, ld_s);
     case KernelIsa::kAvx2:
@@ -88,7 +98,7 @@ void Int8QKt(const int8_t* q, int ld_q, int n_q, const int8_t* k, int ld_k,
 
 void Int8PV(const uint8_t* p, int ld_p, int n_rows, int n_k, const int8_t* v,
             int ld_v, int dh, int32_t* c, int ld_c) {
-  switch (ResolveIsa(KernelIsa::kAuto)) {
+  switch (Isa()) {
     case KernelIsa::kAvx512Vnni:
       return Int8PV_vnni(p, ld_p, n_rows, n_k, v, ld_v, dh, c, ld_c);
     case KernelIsa::kAvx2:
@@ -110,9 +120,12 @@ void DequantizeScoresRow(const int32_t* acc, int n, float a, const float* mul,
   DequantizeScoresRow_ref(acc, n, a, mul, out);
 }
 
-void ScaleInt32Row(const int32_t* acc, int n, float s, float* out) {
-  if (UseAvx2()) return ScaleInt32Row_avx2(acc, n, s, out);
-  ScaleInt32Row_ref(acc, n, s, out);
+void ScaleInt32Rows(const int32_t* acc, int ld_acc, int rows, int n,
+                    const float* s, float* out, int ld_out) {
+  if (UseAvx2()) {
+    return ScaleInt32Rows_avx2(acc, ld_acc, rows, n, s, out, ld_out);
+  }
+  ScaleInt32Rows_ref(acc, ld_acc, rows, n, s, out, ld_out);
 }
 
 void AddRowsTo(const float* x, int ld, int rows, int n, float* colsum) {

@@ -72,10 +72,14 @@ void DequantizeScoresRow_ref(const int32_t* acc, int n, float a,
 void DequantizeScoresRow_avx2(const int32_t* acc, int n, float a,
                               const float* mul, float* out);
 
-// out[d] = s * float(acc[d]) for d < n.
-void ScaleInt32Row(const int32_t* acc, int n, float s, float* out);
-void ScaleInt32Row_ref(const int32_t* acc, int n, float s, float* out);
-void ScaleInt32Row_avx2(const int32_t* acc, int n, float s, float* out);
+// out[r][d] = s[r] * float(acc[r][d]) for r < rows, d < n; rows of acc are
+// ld_acc int32 apart, rows of out ld_out floats apart.
+void ScaleInt32Rows(const int32_t* acc, int ld_acc, int rows, int n,
+                    const float* s, float* out, int ld_out);
+void ScaleInt32Rows_ref(const int32_t* acc, int ld_acc, int rows, int n,
+                        const float* s, float* out, int ld_out);
+void ScaleInt32Rows_avx2(const int32_t* acc, int ld_acc, int rows, int n,
+                         const float* s, float* out, int ld_out);
 
 // colsum[j] += x[i][j] for i = 0, 1, .. rows-1 in that order (fp32), j < n;
 // rows of x are ld floats apart.

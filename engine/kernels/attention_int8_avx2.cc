@@ -190,18 +190,23 @@ void DequantizeScoresRow_avx2(const int32_t* acc, int n, float a,
   }
 }
 
-void ScaleInt32Row_avx2(const int32_t* acc, int n, float s, float* out) {
-  const __m256 vs = _mm256_set1_ps(s);
-  int d = 0;
-  for (; d + 8 <= n; d += 8) {
-    const __m256 f = _mm256_cvtepi32_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + d)));
-    _mm256_storeu_ps(out + d, _mm256_mul_ps(vs, f));
-  }
-  if (d < n) {
-    const __m256i m = TailMask(n - d);
-    const __m256 f = _mm256_cvtepi32_ps(_mm256_maskload_epi32(acc + d, m));
-    _mm256_maskstore_ps(out + d, m, _mm256_mul_ps(vs, f));
+void ScaleInt32Rows_avx2(const int32_t* acc, int ld_acc, int rows, int n,
+                         const float* s, float* out, int ld_out) {
+  const __m256i m = TailMask(n % 8);
+  for (int r = 0; r < rows; ++r) {
+    const int32_t* ar = acc + static_cast<long>(r) * ld_acc;
+    float* o = out + static_cast<long>(r) * ld_out;
+    const __m256 vs = _mm256_set1_ps(s[r]);
+    int d = 0;
+    for (; d + 8 <= n; d += 8) {
+      const __m256 f = _mm256_cvtepi32_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar + d)));
+      _mm256_storeu_ps(o + d, _mm256_mul_ps(vs, f));
+    }
+    if (d < n) {
+      const __m256 f = _mm256_cvtepi32_ps(_mm256_maskload_epi32(ar + d, m));
+      _mm256_maskstore_ps(o + d, m, _mm256_mul_ps(vs, f));
+    }
   }
 }
 

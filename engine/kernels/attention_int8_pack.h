@@ -10,6 +10,8 @@
 #ifndef FASTREL_ENGINE_KERNELS_ATTENTION_INT8_PACK_H_
 #define FASTREL_ENGINE_KERNELS_ATTENTION_INT8_PACK_H_
 
+#include <immintrin.h>
+
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -36,8 +38,41 @@ void PackRowPairs(const T* x, int ld_x, int rows, int k, uint32_t* a,
   }
 }
 
+// 8x8 int32 transpose: out row t = column t of the 8 input rows.
+inline void Transpose8x8(const __m256i in[8], __m256i out[8]) {
+  __m256 r[8];
+  for (int t = 0; t < 8; ++t) r[t] = _mm256_castsi256_ps(in[t]);
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]);
+  const __m256 t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]);
+  const __m256 t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]);
+  const __m256 t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]);
+  const __m256 t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 o[8] = {_mm256_permute2f128_ps(u0, u4, 0x20),
+                       _mm256_permute2f128_ps(u1, u5, 0x20),
+                       _mm256_permute2f128_ps(u2, u6, 0x20),
+                       _mm256_permute2f128_ps(u3, u7, 0x20),
+                       _mm256_permute2f128_ps(u0, u4, 0x31),
+                       _mm256_permute2f128_ps(u1, u5, 0x31),
+                       _mm256_permute2f128_ps(u2, u6, 0x31),
+                       _mm256_permute2f128_ps(u3, u7, 0x31)};
+  for (int t = 0; t < 8; ++t) out[t] = _mm256_castps_si256(o[t]);
+}
+
 // K^T pairs: b[kp][j] = (k[j][2kp], k[j][2kp+1]) for j < n, kp <
-// (dh + 1) / 2; columns [n, ld_b) are zero.
+// (dh + 1) / 2; columns [n, ld_b) are zero. Blocks of 8 keys x 16 dims go
+// through a sign extension and an 8x8 int32 transpose (AVX2; every file
+// including this header is compiled with at least AVX2).
 inline void PackKeyPairs(const int8_t* k, int ld_k, int n, int dh, uint32_t* b,
                          int ld_b) {
   const int kp = (dh + 1) / 2;
@@ -45,13 +80,35 @@ inline void PackKeyPairs(const int8_t* k, int ld_k, int n, int dh, uint32_t* b,
     std::memset(b + static_cast<long>(p) * ld_b + n, 0,
                 sizeof(uint32_t) * (ld_b - n));
   }
-  for (int j = 0; j < n; ++j) {
-    const int8_t* kj = k + static_cast<long>(j) * ld_k;
-    for (int p = 0; p < dh / 2; ++p) {
-      b[static_cast<long>(p) * ld_b + j] = Pair(kj[2 * p], kj[2 * p + 1]);
+  const int d16 = dh / 16 * 16;
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int d = 0; d < d16; d += 16) {
+      __m256i r[8], o[8];
+      for (int t = 0; t < 8; ++t) {
+        r[t] = _mm256_cvtepi8_epi16(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(
+                k + static_cast<long>(j + t) * ld_k + d)));
+      }
+      Transpose8x8(r, o);
+      for (int t = 0; t < 8; ++t) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(
+                                b + static_cast<long>(d / 2 + t) * ld_b + j),
+                            o[t]);
+      }
     }
-    if (dh % 2 != 0)
-      b[static_cast<long>(kp - 1) * ld_b + j] = Pair(kj[dh - 1], 0);
+  }
+  // The rest: dims [d16, dh) of the vectorized keys, and the last n % 8
+  // keys entirely.
+  for (int jj = 0; jj < n; ++jj) {
+    const int8_t* kj = k + static_cast<long>(jj) * ld_k;
+    const int d0 = jj < j ? d16 : 0;
+    for (int p = d0 / 2; p < dh / 2; ++p) {
+      b[static_cast<long>(p) * ld_b + jj] = Pair(kj[2 * p], kj[2 * p + 1]);
+    }
+    if (dh % 2 != 0) {
+      b[static_cast<long>(kp - 1) * ld_b + jj] = Pair(kj[dh - 1], 0);
+    }
   }
 }
 

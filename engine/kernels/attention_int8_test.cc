@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -173,8 +174,12 @@ TEST(AttentionInt8Helpers, Avx2MatchesRef) {
     DequantizeScoresRow_ref(acc.data(), n, 0.0071f, mul.data(), want.data());
     DequantizeScoresRow_avx2(acc.data(), n, 0.0071f, mul.data(), got.data());
     ASSERT_EQ(want, got) << n;  // includes the untouched sentinel at [n]
-    ScaleInt32Row_ref(acc.data(), n, 3.3e-5f, want.data());
-    ScaleInt32Row_avx2(acc.data(), n, 3.3e-5f, got.data());
+    // acc read as 2 rows of n / 2 (1 x 1 for n = 1); want / got beyond the
+    // written values must stay untouched.
+    const float two[2] = {3.3e-5f, -7.1f};
+    const int half = std::max(1, n / 2), rows2 = n >= 2 ? 2 : 1;
+    ScaleInt32Rows_ref(acc.data(), half, rows2, half, two, want.data(), half);
+    ScaleInt32Rows_avx2(acc.data(), half, rows2, half, two, got.data(), half);
     ASSERT_EQ(want, got) << n;
     const int rows = 1 + n % 7, ld = n + 3;
     std::vector<float> x(static_cast<size_t>(rows) * ld);

@@ -117,10 +117,8 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
       }
       Int8PV(wc, ldp, kept, n, vc + static_cast<size_t>(base) * H + h * dh, H,
              dh, acc, dh);
-      for (int r = 0; r < kept; ++r) {
-        ScaleInt32Row(acc + static_cast<size_t>(r) * dh, dh, wscale[r],
-                      out.ctx + static_cast<size_t>(dst0 + r) * H + h * dh);
-      }
+      ScaleInt32Rows(acc, dh, kept, dh, wscale,
+                     out.ctx + static_cast<size_t>(dst0) * H + h * dh, H);
     }
     if (in.keep != nullptr) {
       for (int r = 0; r < kept; ++r) {
