@@ -86,11 +86,9 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
       const float* sk = ks + h * kv_stride + base;
       float* ph = probs + h * head_probs;
       for (int i = 0; i < n_q; ++i) {
-        const float a = in.scale * sq[i];
-        const int32_t* ai = acc + static_cast<size_t>(i) * ldp;
-        float* pi = ph + static_cast<size_t>(i) * ldp;
-        for (int j = 0; j < n; ++j)
-          pi[j] = a * sk[j] * static_cast<float>(ai[j]);
+        DequantizeScoresRow(acc + static_cast<size_t>(i) * ldp, n,
+                            in.scale * sq[i], sk,
+                            ph + static_cast<size_t>(i) * ldp);
       }
       SoftmaxRows(ph, n_q, n, ldp);
       if (need_sig) {
