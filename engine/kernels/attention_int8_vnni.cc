@@ -1,10 +1,14 @@
 // AVX-512 VNNI versions of the attention_int8.h integer products (compiled
 // with FASTREL_AVX512_FLAGS; called only where IsaAvailable(kAvx512Vnni)).
-// Same s16-pair micro-GEMM as the AVX2 file on zmm: vpdpwssd (the VNNI
-// pairwise s16 product sum into int32, no saturation): exact.
+// Q.K^T: the s16-pair micro-GEMM of the AVX2 file on zmm with vpdpwssd (the
+// VNNI pairwise s16 product sum into int32). P.V: u8 P times s8 V is exactly
+// vpdpbusd's operand types: groups of 4 keys, 4 products summed into int32
+// without intermediate saturation. Both exact.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
+#include <vector>
 
 #include "engine/kernels/attention_int8.h"
 #include "engine/kernels/attention_int8_pack.h"
@@ -14,8 +18,11 @@ namespace {
 
 constexpr int kRows = 6;  // rows of C per micro-tile
 
+// The VNNI product-sum of one int32 lane: s16 pairs or u8 x s8 quads.
+enum class Dot { kS16Pairs, kU8S8Quads };
+
 // C[r][0..16*NC) (masked to `cols` <= 16*NC) for R rows.
-template <int R, int NC>
+template <Dot kDot, int R, int NC>
 void PairTile(const uint32_t* a, int ld_a, const uint32_t* b, int ld_b, int kp,
               int32_t* c, int ld_c, int cols) {
   __m512i acc[R][NC];
@@ -35,7 +42,9 @@ void PairTile(const uint32_t* a, int ld_a, const uint32_t* b, int ld_b, int kp,
           static_cast<int>(a[static_cast<long>(r) * ld_a + p]));
 #pragma GCC unroll 2
       for (int t = 0; t < NC; ++t) {
-        acc[r][t] = _mm512_dpwssd_epi32(acc[r][t], av, bv[t]);
+        acc[r][t] = kDot == Dot::kS16Pairs
+                        ? _mm512_dpwssd_epi32(acc[r][t], av, bv[t])
+                        : _mm512_dpbusd_epi32(acc[r][t], av, bv[t]);
       }
     }
   }
@@ -55,27 +64,28 @@ void PairTile(const uint32_t* a, int ld_a, const uint32_t* b, int ld_b, int kp,
   }
 }
 
-template <int NC>
+template <Dot kDot, int NC>
 void PairTileRows(int r, const uint32_t* a, int ld_a, const uint32_t* b,
                   int ld_b, int kp, int32_t* c, int ld_c, int cols) {
   switch (r) {
     case 6:
-      return PairTile<6, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
+      return PairTile<kDot, 6, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
     case 5:
-      return PairTile<5, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
+      return PairTile<kDot, 5, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
     case 4:
-      return PairTile<4, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
+      return PairTile<kDot, 4, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
     case 3:
-      return PairTile<3, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
+      return PairTile<kDot, 3, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
     case 2:
-      return PairTile<2, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
+      return PairTile<kDot, 2, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
     default:
-      return PairTile<1, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
+      return PairTile<kDot, 1, NC>(a, ld_a, b, ld_b, kp, c, ld_c, cols);
   }
 }
 
 // C[m x n] = A[m x kp] . B[kp x n]; B columns are padded to ld_b, a multiple
-// of 16 >= n.
+// of 32 >= n.
+template <Dot kDot>
 void PairGemm(const uint32_t* a, int ld_a, int m, const uint32_t* b, int ld_b,
               int n, int kp, int32_t* c, int ld_c) {
   for (int i = 0; i < m; i += kRows) {
@@ -84,14 +94,66 @@ void PairGemm(const uint32_t* a, int ld_a, int m, const uint32_t* b, int ld_b,
     int32_t* ci = c + static_cast<long>(i) * ld_c;
     int j = 0;
     for (; j + 16 < n; j += 32) {
-      PairTileRows<2>(r, ai, ld_a, b + j, ld_b, kp, ci + j, ld_c, n - j);
+      PairTileRows<kDot, 2>(r, ai, ld_a, b + j, ld_b, kp, ci + j, ld_c, n - j);
     }
     if (j < n)
-      PairTileRows<1>(r, ai, ld_a, b + j, ld_b, kp, ci + j, ld_c, n - j);
+      PairTileRows<kDot, 1>(r, ai, ld_a, b + j, ld_b, kp, ci + j, ld_c, n - j);
+  }
+}
+
+// a[r][q] = p[r][4q..4q+3] (u8 quads; keys [n, 4 * ceil(n / 4)) are 0).
+void PackRowQuads(const uint8_t* p, int ld_p, int rows, int n, uint32_t* a,
+                  int ld_a) {
+  for (int r = 0; r < rows; ++r) {
+    auto* ar = reinterpret_cast<uint8_t*>(a + static_cast<long>(r) * ld_a);
+    std::memcpy(ar, p + static_cast<long>(r) * ld_p, n);
+    std::memset(ar + n, 0, 4 * static_cast<size_t>(ld_a) - n);
+  }
+}
+
+// V quads: b[q][c] = (v[4q][c], v[4q+1][c], v[4q+2][c], v[4q+3][c]) bytes
+// for c < dh (rows >= n are 0); columns [dh, ld_b) are zero.
+void PackValueQuads(const int8_t* v, int ld_v, int n, int dh, uint32_t* b,
+                    int ld_b, const int8_t* zero_row) {
+  const int nq = (n + 3) / 4;
+  const int d16 = dh / 16 * 16;
+  for (int q = 0; q < nq; ++q) {
+    const int8_t* r[4];
+    for (int t = 0; t < 4; ++t) {
+      r[t] = 4 * q + t < n ? v + static_cast<long>(4 * q + t) * ld_v : zero_row;
+    }
+    uint32_t* bq = b + static_cast<long>(q) * ld_b;
+    for (int c = 0; c < d16; c += 16) {
+      const __m128i x0 =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[0] + c));
+      const __m128i x1 =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[1] + c));
+      const __m128i x2 =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[2] + c));
+      const __m128i x3 =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[3] + c));
+      const __m128i lo01 = _mm_unpacklo_epi8(x0, x1),
+                    hi01 = _mm_unpackhi_epi8(x0, x1);
+      const __m128i lo23 = _mm_unpacklo_epi8(x2, x3),
+                    hi23 = _mm_unpackhi_epi8(x2, x3);
+      auto* o = reinterpret_cast<__m128i*>(bq + c);
+      _mm_storeu_si128(o, _mm_unpacklo_epi16(lo01, lo23));
+      _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(lo01, lo23));
+      _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(hi01, hi23));
+      _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(hi01, hi23));
+    }
+    for (int c = d16; c < dh; ++c) {
+      bq[c] = static_cast<uint32_t>(static_cast<uint8_t>(r[0][c])) |
+              static_cast<uint32_t>(static_cast<uint8_t>(r[1][c])) << 8 |
+              static_cast<uint32_t>(static_cast<uint8_t>(r[2][c])) << 16 |
+              static_cast<uint32_t>(static_cast<uint8_t>(r[3][c])) << 24;
+    }
+    std::memset(bq + dh, 0, sizeof(uint32_t) * (ld_b - dh));
   }
 }
 
 thread_local PairScratch scratch;
+thread_local std::vector<int8_t> zero_row;
 
 }  // namespace
 
@@ -103,18 +165,19 @@ void Int8QKt_vnni(const int8_t* q, int ld_q, int n_q, const int8_t* k, int ld_k,
   uint32_t* b = scratch.B(static_cast<size_t>(kp) * ld_b);
   PackRowPairs(q, ld_q, n_q, dh, a, kp);
   PackKeyPairs(k, ld_k, n_k, dh, b, ld_b);
-  PairGemm(a, kp, n_q, b, ld_b, n_k, kp, s, ld_s);
+  PairGemm<Dot::kS16Pairs>(a, kp, n_q, b, ld_b, n_k, kp, s, ld_s);
 }
 
 void Int8PV_vnni(const uint8_t* p, int ld_p, int n_rows, int n_k,
                  const int8_t* v, int ld_v, int dh, int32_t* c, int ld_c) {
-  const int kp = (n_k + 1) / 2;
+  const int kq = (n_k + 3) / 4;
   const int ld_b = (dh + 31) / 32 * 32;
-  uint32_t* a = scratch.A(static_cast<size_t>(n_rows) * kp);
-  uint32_t* b = scratch.B(static_cast<size_t>(kp) * ld_b);
-  PackRowPairs(p, ld_p, n_rows, n_k, a, kp);
-  PackValuePairs(v, ld_v, n_k, dh, b, ld_b);
-  PairGemm(a, kp, n_rows, b, ld_b, dh, kp, c, ld_c);
+  uint32_t* a = scratch.A(static_cast<size_t>(n_rows) * kq);
+  uint32_t* b = scratch.B(static_cast<size_t>(kq) * ld_b);
+  if (zero_row.size() < static_cast<size_t>(dh)) zero_row.resize(dh, 0);
+  PackRowQuads(p, ld_p, n_rows, n_k, a, kq);
+  PackValueQuads(v, ld_v, n_k, dh, b, ld_b, zero_row.data());
+  PairGemm<Dot::kU8S8Quads>(a, kq, n_rows, b, ld_b, dh, kq, c, ld_c);
 }
 
 }  // namespace fastrel
