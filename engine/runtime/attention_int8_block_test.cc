@@ -167,7 +167,6 @@ TEST_P(Int8AttentionTest, CloseToFp32AndSameLayout) {
       ASSERT_EQ(q.ctx[i], -99.0f) << i;  // nothing beyond the output rows
     }
     EXPECT_LE(swapped, kMaxSwappedRows) << "of " << out_rows;
-           swapped);
            EXPECT_LT(worst, kCtxTol * vmax) << "mode " << mode;
            if (kp != nullptr) {
              EXPECT_EQ(q.new_offsets, f.new_offsets);
