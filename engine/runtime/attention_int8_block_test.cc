@@ -167,25 +167,24 @@ TEST_P(Int8AttentionTest, CloseToFp32AndSameLayout) {
       ASSERT_EQ(q.ctx[i], -99.0f) << i;  // nothing beyond the output rows
     }
     EXPECT_LE(swapped, kMaxSwappedRows) << "of " << out_rows;
-           EXPECT_LT(worst, kCtxTol * vmax) << "mode " << mode;
-           if (kp != nullptr) {
-             EXPECT_EQ(q.new_offsets, f.new_offsets);
-             for (size_t i = 0; i < f.sig.size(); ++i) {
-               EXPECT_NEAR(q.sig[i], f.sig[i], kSigTol) << i;
-             }
-             // The selection contract on the int8 path's own significance.
-             for (size_t s = 0; s + 1 < b.offsets.size(); ++s) {
-               const int base = b.offsets[s], n = b.offsets[s + 1] - base;
-               const int kept = std::min(n, keep[s]);
-               std::vector<int> order(n);
-               SelectKeptRows(q.sig.data() + base, n, kept, order.data());
-               for (int r = 0; r < kept; ++r) {
-                 EXPECT_EQ(q.source_rows[q.new_offsets[s] + r],
-                           base + order[r]);
-               }
-               EXPECT_EQ(q.source_rows[q.new_offsets[s]], base);  // [CLS] kept
-             }
-           }
+    EXPECT_LT(worst, kCtxTol * vmax) << "mode " << mode;
+    if (kp != nullptr) {
+      EXPECT_EQ(q.new_offsets, f.new_offsets);
+      for (size_t i = 0; i < f.sig.size(); ++i) {
+        EXPECT_NEAR(q.sig[i], f.sig[i], kSigTol) << i;
+      }
+      // The selection contract on the int8 path's own significance.
+      for (size_t s = 0; s + 1 < b.offsets.size(); ++s) {
+        const int base = b.offsets[s], n = b.offsets[s + 1] - base;
+        const int kept = std::min(n, keep[s]);
+        std::vector<int> order(n);
+        SelectKeptRows(q.sig.data() + base, n, kept, order.data());
+        for (int r = 0; r < kept; ++r) {
+          EXPECT_EQ(q.source_rows[q.new_offsets[s] + r], base + order[r]);
+        }
+        EXPECT_EQ(q.source_rows[q.new_offsets[s]], base);  // [CLS] kept
+      }
+    }
   }
 }
 
