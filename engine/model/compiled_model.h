@@ -111,7 +111,7 @@ struct CompiledLoadOptions {
   std::optional<ActQuantScheme> act_quant;
   // Overrides kCompiledDefaultAttention (fastrel-eval / fastrel-bench
   // --attention).
-  std::optional<AttentionPrecision> attention;
+  std::optional<AttentionPrecision> attention = std::nullopt;
 };
 
 struct LoadedCompiledModel {

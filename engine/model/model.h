@@ -37,7 +37,7 @@ struct ModelLoadOptions {
   int max_seq_len = 0;
   // Attention arithmetic of a compiled (int8) model; unset = its default
   // (compiled_model.h). fp32 models always use fp32 attention.
-  std::optional<AttentionPrecision> attention;
+  std::optional<AttentionPrecision> attention = std::nullopt;
 };
 
 // Thread safety: immutable after Load; all methods may be called concurrently.
