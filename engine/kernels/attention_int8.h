@@ -1,18 +1,21 @@
-// Integer kernels of the int8 attention (engine/runtime/attention_int8.h):
-// the two attention matrix products with exact int32 accumulation, and the
-// u8 quantization of a probability row.
+// Kernels of the int8 attention (AttentionPrecision::kInt8,
+// engine/runtime/attention_block.h): the two attention matrix products with
+// exact int32 accumulation, the u8 quantization of a probability row and the
+// fp32 glue around them.
 //
 //   Int8QKt:  s[i][j] = sum_d q[i][d] * k[j][d]       (q, k: s8 codes)
 //   Int8PV:   c[r][d] = sum_j p[r][j] * v[j][d]       (p: u8, v: s8 codes)
 //
 // Codes must lie in [-127, 127] for s8 (what QuantizeRowsSymmetric produces)
 // and [0, 255] for u8; the sums are exact in int32 for any dh / n_k <= 2^15.
-// Every entry point has a scalar *_ref twin (always compiled), an AVX2
-// version (s8/u8 widened to s16, vpmaddwd: exact) and an AVX-512 VNNI version
-// (vpdpwssd, same layouts on zmm); the plain name dispatches with
-// ResolveIsa(KernelIsa::kAuto) (cpu_features.h, FASTREL_CPU_MAX caps it). All
-// versions return bit-identical results (integers; the probability quantizer
-// does the same float operations in the same order).
+// Every entry point has a scalar *_ref twin (always compiled) and an AVX2
+// version (products: s8/u8 widened to s16, vpmaddwd: exact); the products
+// also have an AVX-512 VNNI version (vpdpbusd on u8 x s8 quads; Q.K^T runs on
+// q + 128 with a per-key -128 * sum(k) correction: exact). The plain name
+// dispatches with ResolveIsa(KernelIsa::kAuto), resolved once
+// (cpu_features.h; FASTREL_CPU_MAX caps it). All versions return
+// bit-identical results (integers; the float helpers do the same float
+// operations in the same order, without FMA contraction).
 //
 // All pointers are caller-owned. The SIMD versions pack their operands into
 // grow-only thread-local scratch (they stop allocating once a thread has seen
