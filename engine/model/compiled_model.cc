@@ -632,8 +632,11 @@ absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
                    m.info.quantize(), " sparsity ", m.info.target_sparsity(),
                    " (", int8_layers, " int8 linears, act ",
                    std::string(ActQuantSchemeName(scheme)), ")");
-  absl::StatusOr<std::unique_ptr<BertEncoder>> enc = BertEncoder::Create(
-      std::move(p), Int8LinearFactory(layers, scheme), std::move(description));
+  BertEncoderOptions eo;
+  eo.attention = options.attention.value_or(kCompiledDefaultAttention);
+  absl::StatusOr<std::unique_ptr<BertEncoder>> enc =
+      BertEncoder::Create(std::move(p), Int8LinearFactory(layers, scheme),
+                          std::move(description), eo);
   if (!enc.ok()) {
     return absl::Status(enc.status().code(),
                         absl::StrCat(dir, ": ", enc.status().message()));

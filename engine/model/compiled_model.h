@@ -99,10 +99,19 @@ absl::Status WriteCompiledModel(const std::string& source_dir,
 absl::StatusOr<fastrel::v1::CompiledModelInfo> ReadCompiledModelInfo(
     const std::string& dir);
 
+// The attention arithmetic of a compiled int8 model unless overridden: int8
+// (dev AUC within 2e-4 of fp32 attention on every model and variant measured,
+// 1.1-1.2x faster end to end; bench/results/attn8-2026-11-21.md).
+inline constexpr AttentionPrecision kCompiledDefaultAttention =
+    AttentionPrecision::kInt8;
+
 struct CompiledLoadOptions {
   // Overrides the info's activation_quantization (experiments, fastrel-eval
   // --act_quant).
   std::optional<ActQuantScheme> act_quant;
+  // Overrides kCompiledDefaultAttention (fastrel-eval / fastrel-bench
+  // --attention).
+  std::optional<AttentionPrecision> attention = std::nullopt;
 };
 
 struct LoadedCompiledModel {

@@ -78,8 +78,10 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
 
   if (IsCompiledModelDir(dir)) {
     // A fastrel-compile output: int8 / sparse weights, validated on load.
+    CompiledLoadOptions co;
+    co.attention = options.attention;
     absl::StatusOr<LoadedCompiledModel> compiled =
-        LoadCompiledModel(dir, m->config_);
+        LoadCompiledModel(dir, m->config_, co);
     if (!compiled.ok()) return compiled.status();
     m->version_ = compiled->info.weights_checksum();
     m->encoders_.emplace_back("", std::move(compiled->encoder));

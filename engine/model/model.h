@@ -4,12 +4,14 @@
 #define FASTREL_ENGINE_MODEL_MODEL_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/model/model_config.h"
+#include "engine/runtime/attention_block.h"
 #include "engine/runtime/encoder.h"
 #include "engine/runtime/length_config.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -33,6 +35,9 @@ struct Variant {
 struct ModelLoadOptions {
   // Cap on sequence length; 0 = the model's max_position_embeddings.
   int max_seq_len = 0;
+  // Attention arithmetic of a compiled (int8) model; unset = its default
+  // (compiled_model.h). fp32 models always use fp32 attention.
+  std::optional<AttentionPrecision> attention = std::nullopt;
 };
 
 // Thread safety: immutable after Load; all methods may be called concurrently.

@@ -14,10 +14,21 @@ T* Grow(std::vector<T>* v, size_t n) {
   return v->data();
 }
 
-// order[0..k) = the kept rows of a sequence of n rows: 0 ([CLS]) and the k-1
-// most significant others (ties to the lower row), increasing. The
-// comparator is a strict total order, so the chosen set is unique.
-void SelectKept(const double* sig, int n, int k, int* order) {
+}  // namespace
+
+const char* AttentionPrecisionName(AttentionPrecision p) {
+  return p == AttentionPrecision::kInt8 ? "int8" : "fp32";
+}
+
+std::optional<AttentionPrecision> ParseAttentionPrecision(
+    const std::string& name) {
+  if (name == "fp32") return AttentionPrecision::kFp32;
+  if (name == "int8") return AttentionPrecision::kInt8;
+  return std::nullopt;
+}
+
+// The comparator is a strict total order, so the chosen set is unique.
+void SelectKeptRows(const double* sig, int n, int k, int* order) {
   for (int j = 0; j < n; ++j) order[j] = j;
   if (k >= n) return;
   auto more = [sig](int a, int b) {
@@ -27,11 +38,12 @@ void SelectKept(const double* sig, int n, int k, int* order) {
   std::sort(order + 1, order + k);
 }
 
-}  // namespace
-
 void RunPackedAttention(const PackedAttentionInput& in,
                         const PackedAttentionOutput& out,
                         AttentionScratch* scratch) {
+  if (in.precision == AttentionPrecision::kInt8) {
+    return RunPackedAttentionInt8(in, out, scratch);
+  }
   const int S = in.num_sequences, H = in.hidden, A = in.num_heads;
   const int dh = H / A;
   const int* off = in.offsets;
@@ -82,7 +94,7 @@ void RunPackedAttention(const PackedAttentionInput& in,
                      probs + h * head_probs, ldp, colsum);
       for (int j = 0; j < n; ++j) sig[j] += colsum[j];
     }
-    SelectKept(sig, n, kept, order);
+    SelectKeptRows(sig, n, kept, order);
     for (int h = 0; h < A; ++h) {
       AttentionContext(probs + h * head_probs, ldp, order, kept, n, v + h * dh,
                        H, dh, ctx + h * dh, H);

@@ -11,9 +11,28 @@
 #ifndef FASTREL_ENGINE_RUNTIME_ATTENTION_BLOCK_H_
 #define FASTREL_ENGINE_RUNTIME_ATTENTION_BLOCK_H_
 
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace fastrel {
+
+// Arithmetic of the attention matrix products.
+//  * kFp32: fp32 Q.K^T and P.V (the reference; fp32 models use only this).
+//  * kInt8: Q, K and V quantized per token and head (dynamic symmetric s8,
+//    QuantizeRowsSymmetric over each head's dh columns); scores
+//    scale * sq_i * sk_j * (exact int32 q.k); softmax in fp32 as with kFp32
+//    (so significance comes from fp32 probabilities); the context of row i is
+//    sum_j p_ij sv_j v_j computed as w_j = p_ij * sv_j quantized to u8 with
+//    one scale per row (QuantizeWeightsU8) times the s8 V codes, exact int32
+//    accumulation, then scaled. Kernels: engine/kernels/attention_int8.h.
+enum class AttentionPrecision { kFp32, kInt8 };
+// "fp32", "int8".
+const char* AttentionPrecisionName(AttentionPrecision p);
+// The inverse of AttentionPrecisionName; nullopt for any other name.
+std::optional<AttentionPrecision> ParseAttentionPrecision(
+    const std::string& name);
 
 // Inputs of one layer's attention over a packed batch. All pointers are
 // caller-owned and must stay valid during the call.
@@ -39,6 +58,18 @@ struct PackedAttentionInput {
   // Compute the significance of sequences that keep every token too (for a
   // trace); otherwise only sequences that drop tokens compute it.
   bool significance_for_all = false;
+  AttentionPrecision precision = AttentionPrecision::kFp32;
+  // kInt8 only, optional (all three or none): Q, K and V already quantized
+  // per token with one scale for all heads (ActQuant::kPerTokenSymmetricS8,
+  // rows `hidden` bytes apart, e.g. written by the projections' fused
+  // epilogues); then q, k and v are not read and may be null. Without them
+  // the kInt8 path quantizes q, k and v per token and head itself.
+  const int8_t* q_codes = nullptr;
+  const int8_t* k_codes = nullptr;
+  const int8_t* v_codes = nullptr;
+  const float* q_scale = nullptr;
+  const float* k_scale = nullptr;
+  const float* v_scale = nullptr;
 };
 
 // Outputs; buffers are caller-owned.
@@ -62,16 +93,34 @@ struct PackedAttentionOutput {
 struct AttentionScratch {
   std::vector<float> probs, colsum;
   std::vector<int> order;
+  // kInt8 only: codes of Q, K, V [rows x hidden], their scales [heads x
+  // rows], int32 products, u8 weights of one head's context rows and their
+  // scales.
+  std::vector<int8_t> qc, kc, vc;
+  std::vector<float> qs, ks, vs, ws;
+  std::vector<int32_t> acc;
+  std::vector<uint8_t> wc;
 };
 
-// Runs the attention of every sequence and head (AttentionHead /
-// AttentionProbs + AttentionContext kernels) and, with in.keep, chooses the
-// kept rows. Inputs must be consistent (the encoder validates its batch);
-// no error cases. Does not allocate once `scratch` has seen its largest
-// sequence.
+// order[0..k) = the kept rows of a sequence of n rows given their
+// significance sig[0..n): 0 ([CLS]) and the k-1 most significant others
+// (ties to the lower row), increasing. order must hold n ints.
+void SelectKeptRows(const double* sig, int n, int k, int* order);
+
+// Runs the attention of every sequence and head (kFp32: AttentionHead /
+// AttentionProbs + AttentionContext kernels; kInt8: see AttentionPrecision)
+// and, with in.keep, chooses the kept rows. Inputs must be consistent (the
+// encoder validates its batch); no error cases. Does not allocate once
+// `scratch` has seen its largest sequence.
 void RunPackedAttention(const PackedAttentionInput& in,
                         const PackedAttentionOutput& out,
                         AttentionScratch* scratch);
+
+// The kInt8 implementation (RunPackedAttention calls it for kInt8); same
+// contract. Head size dh = hidden / num_heads may be anything >= 1.
+void RunPackedAttentionInt8(const PackedAttentionInput& in,
+                            const PackedAttentionOutput& out,
+                            AttentionScratch* scratch);
 
 }  // namespace fastrel
 

@@ -76,6 +76,9 @@ class BertWorkspace : public Workspace {
   // rows), the GELU output of one feed-forward block.
   std::vector<int8_t> x_codes, ffn_codes;
   std::vector<float> x_scale, ffn_scale;
+  // Int8 attention: Q, K, V codes written by the projections.
+  std::vector<int8_t> qkv_codes;
+  std::vector<float> qkv_scale;
 };
 
 absl::Status CheckSize(const std::vector<float>& v, size_t want,
@@ -160,10 +163,16 @@ absl::Status BertParams::Validate() const {
 }
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Create(
-    BertParams params, const LinearFactory& factory, std::string description) {
+    BertParams params, const LinearFactory& factory, std::string description,
+    const BertEncoderOptions& options) {
   if (absl::Status s = params.Validate(); !s.ok()) return s;
   std::unique_ptr<BertEncoder> enc(new BertEncoder());
   enc->description_ = std::move(description);
+  enc->options_ = options;
+  if (options.attention != AttentionPrecision::kFp32) {
+    absl::StrAppend(&enc->description_, ", attention ",
+                    AttentionPrecisionName(options.attention));
+  }
   auto make = [&](int layer, LinearKind kind, DenseParams* d,
                   std::unique_ptr<LinearOp>* out) -> absl::Status {
     absl::StatusOr<std::unique_ptr<LinearOp>> op =
@@ -423,6 +432,27 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
       xq = XC;
       q_rows = S;
     }
+    // With int8 attention, the projections' fused epilogues can write Q, K
+    // and V as per-token s8 codes directly (no fp32 Q/K/V).
+    const bool qkv_codes =
+        options_.attention == AttentionPrecision::kInt8 &&
+        observer == nullptr &&
+        o.query->CanQuantizeOutput(ActQuant::kPerTokenSymmetricS8) &&
+        o.key->CanQuantizeOutput(ActQuant::kPerTokenSymmetricS8) &&
+        o.value->CanQuantizeOutput(ActQuant::kPerTokenSymmetricS8);
+    LinearEpilogue qe, ke, ve;
+    float *q_out = Q, *k_out = K, *v_out = V;
+    if (qkv_codes) {
+      int8_t* c = Grow(&ws->qkv_codes, 3 * T * H);
+      float* sc = Grow(&ws->qkv_scale, 3 * T);
+      int i = 0;
+      for (LinearEpilogue* e : {&qe, &ke, &ve}) {
+        e->quantize_out = ActQuant::kPerTokenSymmetricS8;
+        e->out_q = {c + i * T * H, H, sc + i * T};
+        ++i;
+      }
+      q_out = k_out = v_out = nullptr;
+    }
     // Q, K and V quantize the same X: when they agree on the scheme (and no
     // observer needs fp32 inputs), quantize it once (per row, so the [CLS]
     // rows' codes are a gather; bit-identical to three quantizations).
@@ -442,19 +472,19 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
         }
         qr = {xc + T * H, H, xs + T};
       }
-      FASTREL_RETURN_IF_ERROR(
-          o.query->ForwardQuantized(qr, q_rows, Q, {}, ws->states[st].get()));
-      FASTREL_RETURN_IF_ERROR(
-          o.key->ForwardQuantized(xr, rows, K, {}, ws->states[st + 1].get()));
-      FASTREL_RETURN_IF_ERROR(
-          o.value->ForwardQuantized(xr, rows, V, {}, ws->states[st + 2].get()));
+      FASTREL_RETURN_IF_ERROR(o.query->ForwardQuantized(qr, q_rows, q_out, qe,
+                                                        ws->states[st].get()));
+      FASTREL_RETURN_IF_ERROR(o.key->ForwardQuantized(
+          xr, rows, k_out, ke, ws->states[st + 1].get()));
+      FASTREL_RETURN_IF_ERROR(o.value->ForwardQuantized(
+          xr, rows, v_out, ve, ws->states[st + 2].get()));
     } else {
       FASTREL_RETURN_IF_ERROR(
-          run(*o.query, {l, LinearKind::kQuery}, st, xq, q_rows, Q, {}));
+          run(*o.query, {l, LinearKind::kQuery}, st, xq, q_rows, q_out, qe));
       FASTREL_RETURN_IF_ERROR(
-          run(*o.key, {l, LinearKind::kKey}, st + 1, X, rows, K, {}));
+          run(*o.key, {l, LinearKind::kKey}, st + 1, X, rows, k_out, ke));
       FASTREL_RETURN_IF_ERROR(
-          run(*o.value, {l, LinearKind::kValue}, st + 2, X, rows, V, {}));
+          run(*o.value, {l, LinearKind::kValue}, st + 2, X, rows, v_out, ve));
     }
 
     // Attention; in a dropping layer the context, the attention-output
@@ -478,6 +508,15 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     att.cls_only = cls_only;
     att.keep = select ? keep : nullptr;
     att.significance_for_all = trace != nullptr;
+    att.precision = options_.attention;
+    if (qkv_codes) {
+      att.q_codes = qe.out_q.codes;
+      att.k_codes = ke.out_q.codes;
+      att.v_codes = ve.out_q.codes;
+      att.q_scale = qe.out_q.scale;
+      att.k_scale = ke.out_q.scale;
+      att.v_scale = ve.out_q.scale;
+    }
     RunPackedAttention(att, {CTX, new_off, src, sig}, &ws->attention);
     if (select) {
       // Gather the kept rows of X (source rows never precede their

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/runtime/attention_block.h"
 #include "engine/runtime/encoder.h"
 #include "engine/runtime/linear_op.h"
 
@@ -77,6 +78,13 @@ struct BertParams {
   absl::Status Validate() const;
 };
 
+// Build-time choices of a BertEncoder. A plain value.
+struct BertEncoderOptions {
+  // Arithmetic of the attention products (attention_block.h). fp32 models
+  // use kFp32; compiled int8 models choose (compiled_model.h).
+  AttentionPrecision attention = AttentionPrecision::kFp32;
+};
+
 // Encoder for BertParams. Forward: embeddings + LayerNorm; per layer
 // self-attention per sequence and head (RunPackedAttention), output
 // projection + residual + LayerNorm, optional token dropping (length config;
@@ -90,9 +98,11 @@ struct BertParams {
 class BertEncoder : public Encoder {
  public:
   // Builds every linear layer through `factory`. `description` is returned by
-  // Describe() (e.g. "fp32"). Fails on invalid params or a factory error.
+  // Describe() (e.g. "fp32"; with int8 attention ", attention int8" is
+  // appended). Fails on invalid params or a factory error.
   static absl::StatusOr<std::unique_ptr<BertEncoder>> Create(
-      BertParams params, const LinearFactory& factory, std::string description);
+      BertParams params, const LinearFactory& factory, std::string description,
+      const BertEncoderOptions& options = {});
 
   std::unique_ptr<Workspace> NewWorkspace() const override;
   absl::Status Forward(const PackedBatch& batch, const LengthConfig& length,
@@ -101,6 +111,7 @@ class BertEncoder : public Encoder {
   std::string Describe() const override;
 
   const EncoderDims& dims() const { return params_.dims; }
+  const BertEncoderOptions& options() const { return options_; }
   // The linear op of `id` (for tools and tests).
   const LinearOp& linear(const LinearId& id) const;
 
@@ -121,6 +132,7 @@ class BertEncoder : public Encoder {
   std::vector<LayerOps> layers_;
   std::unique_ptr<LinearOp> pooler_, classifier_;
   std::string description_;
+  BertEncoderOptions options_;
 };
 
 // An fp32 BertEncoder (oneDNN fp32 matmul for every linear layer).

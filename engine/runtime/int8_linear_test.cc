@@ -429,6 +429,7 @@ class Wrapped : public LinearOp {
                                 const LinearEpilogue& epi,
                                 LinearState* state) const override {
     ++quantized_calls;
+    if (epi.quantize_out != ActQuant::kNone) ++quantized_out_calls;
     return op_->ForwardQuantized(xq, rows, y, epi, state);
   }
   bool CanQuantizeOutput(ActQuant scheme) const override {
@@ -600,6 +601,59 @@ TEST(QuantizedPathTest, EncoderObserverStillSeesFp32Inputs) {
   for (const Wrapped* op : ops) {
     EXPECT_EQ(op->forward_calls, 1);  // the observed run: fp32 inputs
     EXPECT_EQ(op->quantized_out_calls, 0);
+  }
+}
+
+// Int8 attention: Q, K and V come out of their projections as per-token
+// codes (no fp32 Q/K/V), and the logits stay close to fp32 attention's.
+TEST(QuantizedPathTest, EncoderInt8AttentionTakesProjectionCodes) {
+  // The tiny random-weight encoder's logits are O(1) and it is sensitive:
+  // s8 attention moved them by up to 0.04 (all tokens) and 0.085 (dropping:
+  // a near-tied token swapped) on this batch. A wrong head / scale wiring
+  // moves them by O(1).
+  constexpr float kLogitTol = 0.15f;
+  std::vector<const Wrapped*> f_ops, q_ops;
+  BertEncoderOptions int8_attention;
+  int8_attention.attention = AttentionPrecision::kInt8;
+  auto fp = BertEncoder::Create(RandomEncoderParams(7),
+                                QuantizingFactory(true, &f_ops), "int8");
+  auto q8 = BertEncoder::Create(RandomEncoderParams(7),
+                                QuantizingFactory(true, &q_ops), "int8",
+                                int8_attention);
+  ASSERT_TRUE(fp.ok()) << fp.status();
+  ASSERT_TRUE(q8.ok()) << q8.status();
+  EXPECT_EQ((*q8)->Describe(), "int8, attention int8");
+  auto ws1 = (*fp)->NewWorkspace();
+  auto ws2 = (*q8)->NewWorkspace();
+  std::mt19937 rng(3);
+  PackedBatch batch;
+  for (int n : {60, 2, 77, 1, 30}) {
+    std::vector<int32_t> ids(n), types(n);
+    for (int i = 0; i < n; ++i) {
+      ids[i] = static_cast<int32_t>(rng() % 50);
+      types[i] = i >= n / 2 ? 1 : 0;
+    }
+    batch.Add(ids, types);
+  }
+  for (const LengthConfig& length :
+       {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
+    std::vector<float> a(5), b(5);
+    ASSERT_TRUE((*fp)->Forward(batch, length, ws1.get(), a).ok());
+    ASSERT_TRUE((*q8)->Forward(batch, length, ws2.get(), b).ok());
+    for (int s = 0; s < 5; ++s) EXPECT_NEAR(a[s], b[s], kLogitTol) << s;
+    // A trace with an observer: fp32 inputs, attention quantizes itself.
+    ForwardTrace trace;
+    trace.linear_observer = [](const LinearInput&) {};
+    std::vector<float> c(5);
+    ASSERT_TRUE((*q8)->Forward(batch, length, ws2.get(), c, &trace).ok());
+    for (int s = 0; s < 5; ++s) EXPECT_NEAR(a[s], c[s], kLogitTol) << s;
+  }
+  for (size_t i = 0; i < q_ops.size(); ++i) {
+    const int kind = static_cast<int>(i % 6);
+    // Q, K, V (codes for attention) and FFN-in (codes for FFN-out).
+    const bool emits = kind <= 2 || kind == 4;
+    EXPECT_EQ(q_ops[i]->quantized_out_calls > 0, emits) << i;
+    EXPECT_EQ(f_ops[i]->quantized_out_calls > 0, kind == 4) << i;
   }
 }
 

@@ -8,6 +8,9 @@
 //                  [--cost_compare_features]]
 //                 [--roofline]
 //   fastrel-bench --compare DIR1,DIR2,... [--variant full] ...
+//                 [--attention fp32|int8]   (compiled models; a DIR@fp32 or
+//                 DIR@int8 entry overrides it for that directory, so both
+//                 arithmetics of one model run in one invocation)
 //   fastrel-bench --synthetic bert-base [--synthetic_format fp32,dense-int8,
 //                 4x1:0.8,...] [--keep_ratios ...] ...
 //
@@ -73,6 +76,10 @@
 
 ABSL_FLAG(std::string, model, "", "Model directory (HF BERT or compiled).");
 ABSL_FLAG(std::string, variant, "full", "Variant to run.");
+ABSL_FLAG(std::string, attention, "",
+          "Attention arithmetic of compiled models: fp32 or int8 (default: "
+          "the compiled-model default); DIR@fp32 / DIR@int8 in --compare "
+          "overrides it per directory.");
 ABSL_FLAG(bool, all_variants, false,
           "Run every variant of the model (one result each).");
 ABSL_FLAG(std::string, compare, "",
@@ -540,9 +547,25 @@ int Main(const std::string& command) {
       runs.push_back(r);
     }
   } else {
-    for (const std::string& dir : dirs) {
+    for (const std::string& entry : dirs) {
       ModelLoadOptions lo;
       lo.max_seq_len = max_seq_len;
+      std::string dir = entry;
+      std::string attention = absl::GetFlag(FLAGS_attention);
+      if (const size_t at = entry.rfind('@'); at != std::string::npos) {
+        dir = entry.substr(0, at);
+        attention = entry.substr(at + 1);
+      }
+      if (!attention.empty()) {
+        lo.attention = ParseAttentionPrecision(attention);
+        if (!lo.attention.has_value()) {
+          std::fprintf(stderr,
+                       "fastrel-bench: attention must be fp32 or int8, not "
+                       "\"%s\"\n",
+                       attention.c_str());
+          return 2;
+        }
+      }
       auto model = Model::Load(dir, lo);
       if (!model.ok()) return Fail(model.status());
       for (const std::string& w : (*model)->variant_warnings()) {
@@ -569,7 +592,7 @@ int Main(const std::string& command) {
       }
       for (const Variant* v : variants) {
         Run r;
-        r.label = dir;
+        r.label = entry;
         r.version = (*model)->version();
         r.variant = v->name;
         r.encoder = &(*model)->encoder(*v);

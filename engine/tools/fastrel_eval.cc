@@ -2,7 +2,8 @@
 // how far its scores are from an fp32 reference model's.
 //
 //   fastrel-eval --model DIR --data FILE.tsv [--variant full]
-//     [--reference DIR] [--max_rows N] [--act_quant SCHEME] [--json]
+//     [--reference DIR] [--max_rows N] [--act_quant SCHEME]
+//     [--attention fp32|int8] [--json]
 //
 // Scores every pair in packed batches of --batch pairs on one thread, then
 // prints AUC, mean and max |score - reference score| and pairs/s (wall time
@@ -46,6 +47,9 @@ ABSL_FLAG(std::string, reference_scores, "",
           "Optional cache of the reference scores (text, one per line, first "
           "line = reference version and row count): read when it matches, "
           "else computed and written.");
+ABSL_FLAG(std::string, attention, "",
+          "Attention arithmetic of a compiled model: fp32 or int8 (default: "
+          "the compiled-model default).");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of text.");
 
 namespace fastrel {
@@ -136,7 +140,22 @@ int Run() {
         absl::InvalidArgumentError("--batch must be >= 1 and --max_rows >= 0"),
         2);
   }
-  absl::StatusOr<std::unique_ptr<Model>> model = Model::Load(dir);
+  ModelLoadOptions mlo;
+  const std::string attention_flag = absl::GetFlag(FLAGS_attention);
+  if (!attention_flag.empty()) {
+    mlo.attention = ParseAttentionPrecision(attention_flag);
+    if (!mlo.attention.has_value()) {
+      return fail(
+          absl::InvalidArgumentError(absl::StrCat(
+              "--attention must be fp32 or int8, not ", attention_flag)),
+          2);
+    }
+  }
+  const AttentionPrecision attention =
+      !IsCompiledModelDir(dir)
+          ? AttentionPrecision::kFp32
+          : mlo.attention.value_or(kCompiledDefaultAttention);
+  absl::StatusOr<std::unique_ptr<Model>> model = Model::Load(dir, mlo);
   if (!model.ok()) return fail(model.status());
   const Variant* variant = (*model)->FindVariant(absl::GetFlag(FLAGS_variant));
   if (variant == nullptr) {
@@ -162,6 +181,7 @@ int Run() {
     if (!scheme.ok()) return fail(scheme.status(), 2);
     CompiledLoadOptions lo;
     lo.act_quant = *scheme;
+    lo.attention = mlo.attention;
     absl::StatusOr<LoadedCompiledModel> c =
         LoadCompiledModel(dir, (*model)->config(), lo);
     if (!c.ok()) return fail(c.status());
@@ -229,6 +249,7 @@ int Run() {
         {"version", (*model)->version()},
         {"encoder", encoder->Describe()},
         {"act_quant", act_quant},
+        {"attention", AttentionPrecisionName(attention)},
         {"rows", pairs->size()},
         {"auc", *auc},
         {"pairs_per_s", pairs_per_s},
