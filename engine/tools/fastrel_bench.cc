@@ -54,6 +54,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,12 +63,14 @@
 #include "absl/flags/parse.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "engine/data/labeled_pairs.h"
 #include "engine/kernels/cpu_features.h"
 #include "engine/kernels/roofline.h"
 #include "engine/model/bert_weights.h"
+#include "engine/model/compiled_model.h"
 #include "engine/model/model.h"
 #include "engine/runtime/bert_encoder.h"
 #include "engine/runtime/cost_model.h"
@@ -77,9 +80,9 @@
 ABSL_FLAG(std::string, model, "", "Model directory (HF BERT or compiled).");
 ABSL_FLAG(std::string, variant, "full", "Variant to run.");
 ABSL_FLAG(std::string, attention, "",
-          "Attention arithmetic of compiled models: fp32 or int8 (default: "
-          "the compiled-model default); DIR@fp32 / DIR@int8 in --compare "
-          "overrides it per directory.");
+          "Attention arithmetic of compiled models and of the --synthetic "
+          "int8 formats: fp32 or int8 (default: the compiled-model default); "
+          "DIR@fp32 / DIR@int8 in --compare overrides it per directory.");
 ABSL_FLAG(bool, all_variants, false,
           "Run every variant of the model (one result each).");
 ABSL_FLAG(std::string, compare, "",
@@ -520,12 +523,24 @@ int Main(const std::string& command) {
     if (!tok.ok()) return Fail(tok.status());
     synthetic_tokenizer = std::make_unique<Tokenizer>(std::move(*tok));
     tokenizer = synthetic_tokenizer.get();
+    // The int8 formats run the attention a compiled model of that format
+    // would run unless --attention says otherwise.
+    AttentionPrecision synthetic_attention = kCompiledDefaultAttention;
+    if (const std::string a = absl::GetFlag(FLAGS_attention); !a.empty()) {
+      const std::optional<AttentionPrecision> p = ParseAttentionPrecision(a);
+      if (!p.has_value()) {
+        return Fail(absl::InvalidArgumentError(
+            absl::StrCat("--attention must be fp32 or int8, not \"", a, "\"")));
+      }
+      synthetic_attention = *p;
+    }
     for (const SyntheticFormat& f : formats) {
       // The same seed for every format: the same random fp32 weights.
       const auto t0 = Clock::now();
       const double c0 = ProcessCpuS();
       auto e = NewSyntheticEncoder(
-          RandomBertParams(*dims, absl::GetFlag(FLAGS_seed)), f);
+          RandomBertParams(*dims, absl::GetFlag(FLAGS_seed)), f,
+          ActQuantScheme::kDynamicSymmetric, synthetic_attention);
       if (!e.ok()) return Fail(e.status());
       Run r;
       r.build_s = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -181,7 +181,8 @@ absl::StatusOr<Int8LinearWeights> CompressSyntheticLinear(
 }
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> NewSyntheticEncoder(
-    BertParams params, const SyntheticFormat& format, ActQuantScheme act) {
+    BertParams params, const SyntheticFormat& format, ActQuantScheme act,
+    AttentionPrecision attention) {
   if (format.kind == SyntheticFormat::Kind::kFp32) {
     absl::StatusOr<std::unique_ptr<BertEncoder>> e =
         NewFp32Encoder(std::move(params));
@@ -209,11 +210,14 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> NewSyntheticEncoder(
     }
   }
   const int count = static_cast<int>(layers->size());
+  BertEncoderOptions options;
+  options.attention = attention;
   return BertEncoder::Create(
       std::move(params), Int8LinearFactory(layers, act),
       absl::StrCat("synthetic ", format.name, " (", count,
                    " int8 linears, act ", std::string(ActQuantSchemeName(act)),
-                   ")"));
+                   ")"),
+      options);
 }
 
 }  // namespace fastrel

@@ -69,11 +69,15 @@ absl::StatusOr<Int8LinearWeights> CompressSyntheticLinear(
 // Builds the encoder for `params` with every encoder linear in `format` and
 // activation scheme `act` for the int8 ones (kStaticSymmetric is
 // INVALID_ARGUMENT: a random model has no calibrated scales). Describe()
-// says "synthetic <format name> (...)". Errors as CompressSyntheticLinear or
-// BertEncoder::Create, with the layer named.
+// says "synthetic <format name> (...)" (BertEncoder adds ", attention int8"
+// when the int8 attention is used). `attention` applies to the int8 formats
+// only (as for compiled models; fastrel-bench passes the compiled-model
+// default); the fp32 format always runs fp32 attention. Errors as
+// CompressSyntheticLinear or BertEncoder::Create, with the layer named.
 absl::StatusOr<std::unique_ptr<BertEncoder>> NewSyntheticEncoder(
     BertParams params, const SyntheticFormat& format,
-    ActQuantScheme act = ActQuantScheme::kDynamicSymmetric);
+    ActQuantScheme act = ActQuantScheme::kDynamicSymmetric,
+    AttentionPrecision attention = AttentionPrecision::kFp32);
 
 }  // namespace fastrel
 
