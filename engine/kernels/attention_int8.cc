@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "engine/kernels/int8_types.h"
 
@@ -53,10 +54,29 @@ float QuantizeWeightsU8_ref(const float* p, const float* mul, int n,
   return m / 255.0f;
 }
 
-void DequantizeScoresRow_ref(const int32_t* acc, int n, float a,
-                             const float* mul, float* out) {
-  for (int j = 0; j < n; ++j)
-    out[j] = (a * mul[j]) * static_cast<float>(acc[j]);
+void ScoresToProbs_ref(const int32_t* acc, int ld_acc, int rows, int n,
+                       float scale, const float* q_scale, const float* k_scale,
+                       float* probs, int ld_probs, float* colsum) {
+  for (int i = 0; i < rows; ++i) {
+    const int32_t* ai = acc + static_cast<long>(i) * ld_acc;
+    float* p = probs + static_cast<long>(i) * ld_probs;
+    const float a = scale * q_scale[i];
+    float m = -std::numeric_limits<float>::infinity();
+    for (int j = 0; j < n; ++j) {
+      p[j] = (a * k_scale[j]) * static_cast<float>(ai[j]);
+      m = std::max(m, p[j]);
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < n; ++j) {
+      p[j] = std::exp(p[j] - m);
+      sum += p[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < n; ++j) p[j] *= inv;
+    if (colsum != nullptr) {
+      for (int j = 0; j < n; ++j) colsum[j] += p[j];
+    }
+  }
 }
 
 void ScaleInt32Rows_ref(const int32_t* acc, int ld_acc, int rows, int n,
@@ -65,13 +85,6 @@ void ScaleInt32Rows_ref(const int32_t* acc, int ld_acc, int rows, int n,
     const int32_t* ar = acc + static_cast<long>(r) * ld_acc;
     float* o = out + static_cast<long>(r) * ld_out;
     for (int d = 0; d < n; ++d) o[d] = s[r] * static_cast<float>(ar[d]);
-  }
-}
-
-void AddRowsTo_ref(const float* x, int ld, int rows, int n, float* colsum) {
-  for (int i = 0; i < rows; ++i) {
-    const float* xi = x + static_cast<long>(i) * ld;
-    for (int j = 0; j < n; ++j) colsum[j] += xi[j];
   }
 }
 
@@ -110,27 +123,38 @@ void Int8PV(const uint8_t* p, int ld_p, int n_rows, int n_k, const int8_t* v,
 
 float QuantizeWeightsU8(const float* p, const float* mul, int n,
                         uint8_t* code) {
+  if (Isa() == KernelIsa::kAvx512Vnni) {
+    return QuantizeWeightsU8_avx512(p, mul, n, code);
+  }
   if (UseAvx2()) return QuantizeWeightsU8_avx2(p, mul, n, code);
   return QuantizeWeightsU8_ref(p, mul, n, code);
 }
 
-void DequantizeScoresRow(const int32_t* acc, int n, float a, const float* mul,
-                         float* out) {
-  if (UseAvx2()) return DequantizeScoresRow_avx2(acc, n, a, mul, out);
-  DequantizeScoresRow_ref(acc, n, a, mul, out);
+void ScoresToProbs(const int32_t* acc, int ld_acc, int rows, int n, float scale,
+                   const float* q_scale, const float* k_scale, float* probs,
+                   int ld_probs, float* colsum) {
+  switch (Isa()) {
+    case KernelIsa::kAvx512Vnni:
+      return ScoresToProbs_avx512(acc, ld_acc, rows, n, scale, q_scale, k_scale,
+                                  probs, ld_probs, colsum);
+    case KernelIsa::kAvx2:
+      return ScoresToProbs_avx2(acc, ld_acc, rows, n, scale, q_scale, k_scale,
+                                probs, ld_probs, colsum);
+    default:
+      return ScoresToProbs_ref(acc, ld_acc, rows, n, scale, q_scale, k_scale,
+                               probs, ld_probs, colsum);
+  }
 }
 
 void ScaleInt32Rows(const int32_t* acc, int ld_acc, int rows, int n,
                     const float* s, float* out, int ld_out) {
+  if (Isa() == KernelIsa::kAvx512Vnni) {
+    return ScaleInt32Rows_avx512(acc, ld_acc, rows, n, s, out, ld_out);
+  }
   if (UseAvx2()) {
     return ScaleInt32Rows_avx2(acc, ld_acc, rows, n, s, out, ld_out);
   }
   ScaleInt32Rows_ref(acc, ld_acc, rows, n, s, out, ld_out);
-}
-
-void AddRowsTo(const float* x, int ld, int rows, int n, float* colsum) {
-  if (UseAvx2()) return AddRowsTo_avx2(x, ld, rows, n, colsum);
-  AddRowsTo_ref(x, ld, rows, n, colsum);
 }
 
 }  // namespace fastrel

@@ -11,11 +11,13 @@
 // Every entry point has a scalar *_ref twin (always compiled) and an AVX2
 // version (products: s8/u8 widened to s16, vpmaddwd: exact); the products
 // also have an AVX-512 VNNI version (vpdpbusd on u8 x s8 quads; Q.K^T runs on
-// q + 128 with a per-key -128 * sum(k) correction: exact). The plain name
-// dispatches with ResolveIsa(KernelIsa::kAuto), resolved once
-// (cpu_features.h; FASTREL_CPU_MAX caps it). All versions return
-// bit-identical results (integers; the float helpers do the same float
-// operations in the same order, without FMA contraction).
+// q + 128 with a per-key -128 * sum(k) correction: exact) and the float
+// helpers an AVX-512 one. The plain name dispatches with
+// ResolveIsa(KernelIsa::kAuto), resolved once (cpu_features.h;
+// FASTREL_CPU_MAX caps it). All versions return bit-identical results
+// (integers; the float helpers do the same float operations in the same
+// order, without FMA contraction), except ScoresToProbs, whose reference uses
+// std::exp (its AVX2 and AVX-512 versions are bit-identical to each other).
 //
 // All pointers are caller-owned. The SIMD versions pack their operands into
 // grow-only thread-local scratch (they stop allocating once a thread has seen
@@ -65,15 +67,36 @@ float QuantizeWeightsU8_ref(const float* p, const float* mul, int n,
                             uint8_t* code);
 float QuantizeWeightsU8_avx2(const float* p, const float* mul, int n,
                              uint8_t* code);
+float QuantizeWeightsU8_avx512(const float* p, const float* mul, int n,
+                               uint8_t* code);
 
-// Dequantized scores of one query row: out[j] = (a * mul[j]) * float(acc[j])
-// for j < n (a = scale * the query's code scale, mul = the keys' scales).
-void DequantizeScoresRow(const int32_t* acc, int n, float a, const float* mul,
-                         float* out);
-void DequantizeScoresRow_ref(const int32_t* acc, int n, float a,
-                             const float* mul, float* out);
-void DequantizeScoresRow_avx2(const int32_t* acc, int n, float a,
-                              const float* mul, float* out);
+// Probabilities of `rows` query rows from their int32 scores, in one pass
+// per row over its (L1-resident) values:
+//   f[i][j] = ((scale * q_scale[i]) * k_scale[j]) * float(acc[i][j]),
+//   probs[i][j] = e[i][j] * (1 / sum_j e[i][j]),
+//     e[i][j] = exp(f[i][j] - max_j f[i][j]),
+//   colsum[j] += probs[i][j] for i = 0, 1, .. rows-1 in that order (fp32;
+//     colsum nullable: no significance wanted),
+// for j < n. Rows of acc are ld_acc int32 apart, rows of probs ld_probs
+// floats apart. Requires rows >= 0, n >= 1. The reference uses std::exp and a
+// sequential sum; the SIMD versions a polynomial exp (~2 ulp) and 16 partial
+// sums (lane j % 16, reduced pairwise), identical in the AVX2 and AVX-512
+// versions, so the two ISAs give bit-identical probabilities.
+void ScoresToProbs(const int32_t* acc, int ld_acc, int rows, int n, float scale,
+                   const float* q_scale, const float* k_scale, float* probs,
+                   int ld_probs, float* colsum);
+void ScoresToProbs_ref(const int32_t* acc, int ld_acc, int rows, int n,
+                       float scale, const float* q_scale, const float* k_scale,
+                       float* probs, int ld_probs, float* colsum);
+void ScoresToProbs_avx2(const int32_t* acc, int ld_acc, int rows, int n,
+                        float scale, const float* q_scale, const float* k_scale,
+                        float* probs, int ld_probs, float* colsum);
+// Every *_avx512 function here: only where
+// IsaAvailable(KernelIsa::kAvx512Vnni).
+void ScoresToProbs_avx512(const int32_t* acc, int ld_acc, int rows, int n,
+                          float scale, const float* q_scale,
+                          const float* k_scale, float* probs, int ld_probs,
+                          float* colsum);
 
 // out[r][d] = s[r] * float(acc[r][d]) for r < rows, d < n; rows of acc are
 // ld_acc int32 apart, rows of out ld_out floats apart.
@@ -83,12 +106,8 @@ void ScaleInt32Rows_ref(const int32_t* acc, int ld_acc, int rows, int n,
                         const float* s, float* out, int ld_out);
 void ScaleInt32Rows_avx2(const int32_t* acc, int ld_acc, int rows, int n,
                          const float* s, float* out, int ld_out);
-
-// colsum[j] += x[i][j] for i = 0, 1, .. rows-1 in that order (fp32), j < n;
-// rows of x are ld floats apart.
-void AddRowsTo(const float* x, int ld, int rows, int n, float* colsum);
-void AddRowsTo_ref(const float* x, int ld, int rows, int n, float* colsum);
-void AddRowsTo_avx2(const float* x, int ld, int rows, int n, float* colsum);
+void ScaleInt32Rows_avx512(const int32_t* acc, int ld_acc, int rows, int n,
+                           const float* s, float* out, int ld_out);
 
 }  // namespace fastrel
 

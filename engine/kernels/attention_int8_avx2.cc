@@ -5,9 +5,11 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/kernels/attention_int8.h"
 #include "engine/kernels/attention_int8_pack.h"
+#include "engine/kernels/simd_math_avx2.h"
 
 namespace fastrel {
 namespace {
@@ -171,22 +173,83 @@ float QuantizeWeightsU8_avx2(const float* p, const float* mul, int n,
                         : QuantizeWeights<false>(p, mul, n, code);
 }
 
-void DequantizeScoresRow_avx2(const int32_t* acc, int n, float a,
-                              const float* mul, float* out) {
-  const __m256 va = _mm256_set1_ps(a);
-  int j = 0;
-  for (; j + 8 <= n; j += 8) {
-    const __m256 f = _mm256_cvtepi32_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + j)));
-    _mm256_storeu_ps(
-        out + j, _mm256_mul_ps(_mm256_mul_ps(va, _mm256_loadu_ps(mul + j)), f));
+namespace {
+
+// 8 lanes at p: a plain load / store, or (kMasked, the row's last partial
+// chunk) one masked to the lanes m.
+template <bool kMasked>
+inline __m256 Load8(const float* p, __m256i m) {
+  return kMasked ? _mm256_maskload_ps(p, m) : _mm256_loadu_ps(p);
+}
+template <bool kMasked>
+inline __m256 Load8(const int32_t* p, __m256i m) {
+  return _mm256_cvtepi32_ps(
+      kMasked ? _mm256_maskload_epi32(p, m)
+              : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+template <bool kMasked>
+inline void Store8(float* p, __m256i m, __m256 v) {
+  if (kMasked) {
+    _mm256_maskstore_ps(p, m, v);
+  } else {
+    _mm256_storeu_ps(p, v);
   }
-  if (j < n) {
-    const __m256i m = TailMask(n - j);
-    const __m256 f = _mm256_cvtepi32_ps(_mm256_maskload_epi32(acc + j, m));
-    _mm256_maskstore_ps(
-        out + j, m,
-        _mm256_mul_ps(_mm256_mul_ps(va, _mm256_maskload_ps(mul + j, m)), f));
+}
+
+// The three passes of ScoresToProbs over chunk c (8 lanes at 8c).
+template <bool kMasked>
+inline void DequantMax(const int32_t* a, const float* ks, __m256 va, int c,
+                       __m256i m, float* p, __m256* vm) {
+  const __m256 f =
+      _mm256_mul_ps(_mm256_mul_ps(va, Load8<kMasked>(ks + 8 * c, m)),
+                    Load8<kMasked>(a + 8 * c, m));
+  Store8<kMasked>(p + 8 * c, m, f);
+  *vm = _mm256_max_ps(
+      *vm, kMasked ? _mm256_blendv_ps(*vm, f, _mm256_castsi256_ps(m)) : f);
+}
+template <bool kMasked>
+inline void ExpSum(__m256 mx, int c, __m256i m, float* p, __m256 s[2]) {
+  __m256 e = simd::Exp8(_mm256_sub_ps(Load8<kMasked>(p + 8 * c, m), mx));
+  if (kMasked) e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
+  Store8<kMasked>(p + 8 * c, m, e);
+  s[c & 1] = _mm256_add_ps(s[c & 1], e);
+}
+template <bool kMasked>
+inline void Normalize(__m256 inv, int c, __m256i m, float* p, float* colsum) {
+  const __m256 pr = _mm256_mul_ps(Load8<kMasked>(p + 8 * c, m), inv);
+  Store8<kMasked>(p + 8 * c, m, pr);
+  if (colsum != nullptr) {
+    Store8<kMasked>(colsum + 8 * c, m,
+                    _mm256_add_ps(Load8<kMasked>(colsum + 8 * c, m), pr));
+  }
+}
+
+}  // namespace
+
+void ScoresToProbs_avx2(const int32_t* acc, int ld_acc, int rows, int n,
+                        float scale, const float* q_scale, const float* k_scale,
+                        float* probs, int ld_probs, float* colsum) {
+  const int full = n / 8;  // whole chunks; then one masked if n % 8 != 0
+  const bool part = n % 8 != 0;
+  const __m256i m = TailMask(n % 8);
+  for (int i = 0; i < rows; ++i) {
+    const int32_t* ai = acc + static_cast<long>(i) * ld_acc;
+    float* p = probs + static_cast<long>(i) * ld_probs;
+    const __m256 va = _mm256_set1_ps(scale * q_scale[i]);
+    __m256 vm = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int c = 0; c < full; ++c)
+      DequantMax<false>(ai, k_scale, va, c, m, p, &vm);
+    if (part) DequantMax<true>(ai, k_scale, va, full, m, p, &vm);
+    const __m256 mx = _mm256_set1_ps(simd::HMax(vm));
+    // Partial sums of lanes j % 16 < 8 (s[0]) and >= 8 (s[1]): the 16 lanes
+    // of the AVX-512 version.
+    __m256 s[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int c = 0; c < full; ++c) ExpSum<false>(mx, c, m, p, s);
+    if (part) ExpSum<true>(mx, full, m, p, s);
+    const __m256 inv =
+        _mm256_set1_ps(1.0f / simd::HSum(_mm256_add_ps(s[0], s[1])));
+    for (int c = 0; c < full; ++c) Normalize<false>(inv, c, m, p, colsum);
+    if (part) Normalize<true>(inv, full, m, p, colsum);
   }
 }
 
@@ -207,26 +270,6 @@ void ScaleInt32Rows_avx2(const int32_t* acc, int ld_acc, int rows, int n,
       const __m256 f = _mm256_cvtepi32_ps(_mm256_maskload_epi32(ar + d, m));
       _mm256_maskstore_ps(o + d, m, _mm256_mul_ps(vs, f));
     }
-  }
-}
-
-void AddRowsTo_avx2(const float* x, int ld, int rows, int n, float* colsum) {
-  int j = 0;
-  for (; j + 8 <= n; j += 8) {
-    __m256 c = _mm256_loadu_ps(colsum + j);
-    for (int i = 0; i < rows; ++i) {
-      c = _mm256_add_ps(c, _mm256_loadu_ps(x + static_cast<long>(i) * ld + j));
-    }
-    _mm256_storeu_ps(colsum + j, c);
-  }
-  if (j < n) {
-    const __m256i m = TailMask(n - j);
-    __m256 c = _mm256_maskload_ps(colsum + j, m);
-    for (int i = 0; i < rows; ++i) {
-      c = _mm256_add_ps(
-          c, _mm256_maskload_ps(x + static_cast<long>(i) * ld + j, m));
-    }
-    _mm256_maskstore_ps(colsum + j, m, c);
   }
 }
 

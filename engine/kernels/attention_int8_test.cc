@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -171,9 +172,6 @@ TEST(AttentionInt8Helpers, Avx2MatchesRef) {
     std::vector<int32_t> acc(n);
     for (int32_t& x : acc) x = ia(rng);
     std::vector<float> want(n + 1, -1.0f), got(n + 1, -1.0f);
-    DequantizeScoresRow_ref(acc.data(), n, 0.0071f, mul.data(), want.data());
-    DequantizeScoresRow_avx2(acc.data(), n, 0.0071f, mul.data(), got.data());
-    ASSERT_EQ(want, got) << n;  // includes the untouched sentinel at [n]
     // acc read as 2 rows of n / 2 (1 x 1 for n = 1); want / got beyond the
     // written values must stay untouched.
     const float two[2] = {3.3e-5f, -7.1f};
@@ -181,14 +179,122 @@ TEST(AttentionInt8Helpers, Avx2MatchesRef) {
     ScaleInt32Rows_ref(acc.data(), half, rows2, half, two, want.data(), half);
     ScaleInt32Rows_avx2(acc.data(), half, rows2, half, two, got.data(), half);
     ASSERT_EQ(want, got) << n;
-    const int rows = 1 + n % 7, ld = n + 3;
-    std::vector<float> x(static_cast<size_t>(rows) * ld);
-    for (float& v : x) v = e(rng);
-    std::vector<float> cw(n + 1, 0.5f), cg(n + 1, 0.5f);
-    AddRowsTo_ref(x.data(), ld, rows, n, cw.data());
-    AddRowsTo_avx2(x.data(), ld, rows, n, cg.data());
-    ASSERT_EQ(cw, cg) << n;
   }
+}
+
+// The AVX-512 helpers: QuantizeWeightsU8 and ScaleInt32Rows bit-identical to
+// the reference, for n = 1..130 (every 16-lane tail).
+TEST(AttentionInt8Helpers, Avx512MatchesRef) {
+  if (!IsaAvailable(KernelIsa::kAvx512Vnni)) GTEST_SKIP() << "no AVX-512";
+  std::mt19937 rng(6);
+  std::exponential_distribution<float> e(3.0f);
+  std::uniform_real_distribution<float> u(0.001f, 0.05f);
+  std::uniform_int_distribution<int32_t> ia(-300000, 300000);
+  for (int n = 1; n <= 130; ++n) {
+    std::vector<float> p(n), mul(n);
+    for (float& x : p) x = e(rng) / n;
+    for (float& x : mul) x = u(rng);
+    for (const float* m : {static_cast<const float*>(nullptr),
+                           static_cast<const float*>(mul.data())}) {
+      std::vector<uint8_t> want(n + 1, 7), got(n + 1, 7);
+      const float sw = QuantizeWeightsU8_ref(p.data(), m, n, want.data());
+      const float sg = QuantizeWeightsU8_avx512(p.data(), m, n, got.data());
+      ASSERT_EQ(sw, sg) << n;
+      ASSERT_EQ(want, got) << n;  // includes the untouched sentinel at [n]
+    }
+    std::vector<int32_t> acc(2 * n);
+    for (int32_t& x : acc) x = ia(rng);
+    std::vector<float> want(2 * n + 1, -1.0f), got(2 * n + 1, -1.0f);
+    const float two[2] = {3.3e-5f, -7.1f};
+    ScaleInt32Rows_ref(acc.data(), n, 2, n, two, want.data(), n);
+    ScaleInt32Rows_avx512(acc.data(), n, 2, n, two, got.data(), n);
+    ASSERT_EQ(want, got) << n;
+  }
+}
+
+// Probabilities within this of the reference (std::exp, sequential sum): the
+// SIMD exp is ~2 ulp and the sum order differs; probabilities are in [0, 1].
+constexpr float kProbTol = 1e-6f;
+
+using ScoresFn = void (*)(const int32_t*, int, int, int, float, const float*,
+                          const float*, float*, int, float*);
+
+// Rows of random scores (ld padded; padding of probs must stay untouched),
+// with and without colsum, against the reference; returns the outputs.
+std::vector<float> CheckScores(ScoresFn fn, int rows, int n, std::mt19937* rng,
+                               bool with_colsum) {
+  const int ld_a = n + 5, ld_p = n + 3;
+  std::uniform_int_distribution<int32_t> ia(-40000, 40000);
+  std::uniform_real_distribution<float> u(0.5f, 2.0f);
+  std::vector<int32_t> acc(static_cast<size_t>(rows) * ld_a);
+  for (int32_t& x : acc) x = ia(*rng);
+  std::vector<float> qs(rows), ks(n);
+  for (float& x : qs) x = u(*rng) * 1e-3f;
+  for (float& x : ks) x = u(*rng) * 1e-2f;
+  std::vector<float> want(static_cast<size_t>(rows) * ld_p + 1, -1.0f);
+  std::vector<float> got = want;
+  std::vector<float> cw(n + 1, 0.25f), cg = cw;
+  ScoresToProbs_ref(acc.data(), ld_a, rows, n, 0.125f, qs.data(), ks.data(),
+                    want.data(), ld_p, with_colsum ? cw.data() : nullptr);
+  fn(acc.data(), ld_a, rows, n, 0.125f, qs.data(), ks.data(), got.data(), ld_p,
+     with_colsum ? cg.data() : nullptr);
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == -1.0f) {
+      EXPECT_EQ(got[i], -1.0f) << "padding written at " << i;
+    } else {
+      EXPECT_NEAR(got[i], want[i], kProbTol) << i << " n=" << n;
+    }
+  }
+  for (int j = 0; j <= n; ++j) {
+    EXPECT_NEAR(cg[j], cw[j], rows * kProbTol) << j << " n=" << n;
+  }
+  EXPECT_EQ(cg[n], 0.25f);  // beyond n: untouched
+  got.insert(got.end(), cg.begin(), cg.end());
+  return got;
+}
+
+TEST(ScoresToProbs, RefIsTheDefinition) {
+  // One row, n = 3: scores 1000, 0, -1000 times (0.5 * 0.002) * k_scale.
+  const int32_t acc[3] = {1000, 0, -1000};
+  const float qs = 0.002f, ks[3] = {1.0f, 1.0f, 2.0f};
+  float p[3], col[3] = {1.0f, 0.0f, 0.0f};
+  ScoresToProbs_ref(acc, 3, 1, 3, 0.5f, &qs, ks, p, 3, col);
+  // f = 1, 0, -2.
+  const double z = 1.0 + std::exp(-1.0) + std::exp(-3.0);
+  EXPECT_NEAR(p[0], 1.0 / z, 1e-7);
+  EXPECT_NEAR(p[1], std::exp(-1.0) / z, 1e-7);
+  EXPECT_NEAR(p[2], std::exp(-3.0) / z, 1e-7);
+  EXPECT_NEAR(col[0], 1.0 + 1.0 / z, 1e-7);
+  EXPECT_NEAR(col[2], std::exp(-3.0) / z, 1e-7);
+}
+
+TEST(ScoresToProbs, Avx2MatchesRef) {
+  if (!IsaAvailable(KernelIsa::kAvx2)) GTEST_SKIP() << "no AVX2";
+  std::mt19937 rng(8);
+  for (int n = 1; n <= 70; ++n) {
+    CheckScores(ScoresToProbs_avx2, 1 + n % 5, n, &rng, n % 2 == 0);
+  }
+  CheckScores(ScoresToProbs_avx2, 7, 300, &rng, true);
+}
+
+// AVX-512 against the reference, and bit-identical to AVX2 (same exp, same
+// 16-lane sum order): the two ISAs must not score differently.
+TEST(ScoresToProbs, Avx512MatchesAvx2Exactly) {
+  if (!IsaAvailable(KernelIsa::kAvx512Vnni)) GTEST_SKIP() << "no AVX-512";
+  for (int n = 1; n <= 70; ++n) {
+    for (bool col : {false, true}) {
+      std::mt19937 r1(n), r2(n);
+      const auto a = CheckScores(ScoresToProbs_avx512, 1 + n % 5, n, &r1, col);
+      const auto b = CheckScores(ScoresToProbs_avx2, 1 + n % 5, n, &r2, col);
+      ASSERT_EQ(a, b) << "n=" << n;
+    }
+  }
+}
+
+TEST(ScoresToProbs, DispatchMatchesRef) {
+  std::mt19937 rng(9);
+  for (int n : {1, 9, 16, 33, 130})
+    CheckScores(ScoresToProbs, 3, n, &rng, true);
 }
 
 }  // namespace

@@ -15,24 +15,8 @@ namespace {
 
 using simd::Exp8;
 using simd::Gelu8;
-
-inline float HSum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  __m128 hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_hadd_ps(lo, lo);
-  lo = _mm_hadd_ps(lo, lo);
-  return _mm_cvtss_f32(lo);
-}
-
-inline float HMax(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  __m128 hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_max_ps(lo, hi);
-  lo = _mm_max_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_max_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-  return _mm_cvtss_f32(lo);
-}
+using simd::HMax;
+using simd::HSum;
 
 inline __m256 Tanh8(__m256 x) {
   // tanh(x) = 1 - 2 / (exp(2x) + 1); |x| > 9 is +-1 in fp32.

@@ -1,5 +1,6 @@
 // Vectorised math shared by the AVX2 kernels: exp, erf and exact-erf GELU on
-// 8 floats. Header-only; include it ONLY from translation units compiled with
+// 8 floats, lane sums and maxima. Header-only; include it ONLY from translation
+// units compiled with
 // ${FASTREL_AVX2_FLAGS} (see fastrel_simd_sources), which are reached through
 // CPUID dispatch. Pure functions: thread-safe.
 #ifndef FASTREL_ENGINE_KERNELS_SIMD_MATH_AVX2_H_
@@ -8,6 +9,27 @@
 #include <immintrin.h>
 
 namespace fastrel::simd {
+
+// Sum of the 8 lanes: (lo half + hi half), then two horizontal adds (this
+// order is part of the contract of ScoresToProbs, attention_int8.h).
+inline float HSum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_hadd_ps(lo, lo);
+  lo = _mm_hadd_ps(lo, lo);
+  return _mm_cvtss_f32(lo);
+}
+
+// Max of the 8 lanes.
+inline float HMax(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_max_ps(lo, hi);
+  lo = _mm_max_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_max_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+  return _mm_cvtss_f32(lo);
+}
 
 // exp(x), Cephes-style range reduction + degree-5 polynomial; relative error
 // ~2 ulp on [-87, 88]; inputs below -87.3 give ~0.

@@ -4,7 +4,6 @@
 #include <cstddef>
 
 #include "engine/kernels/attention_int8.h"
-#include "engine/kernels/fp32_kernels.h"
 #include "engine/kernels/quantize.h"
 #include "engine/runtime/attention_block.h"
 
@@ -85,15 +84,10 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
       const float* sq = qs + h * q_stride + q0;
       const float* sk = ks + h * kv_stride + base;
       float* ph = probs + h * head_probs;
-      for (int i = 0; i < n_q; ++i) {
-        DequantizeScoresRow(acc + static_cast<size_t>(i) * ldp, n,
-                            in.scale * sq[i], sk,
-                            ph + static_cast<size_t>(i) * ldp);
-      }
-      SoftmaxRows(ph, n_q, n, ldp);
+      if (need_sig) std::fill(colsum, colsum + n, 0.0f);
+      ScoresToProbs(acc, ldp, n_q, n, in.scale, sq, sk, ph, ldp,
+                    need_sig ? colsum : nullptr);
       if (need_sig) {
-        std::fill(colsum, colsum + n, 0.0f);
-        AddRowsTo(ph, ldp, n_q, n, colsum);
         for (int j = 0; j < n; ++j) sig[j] += colsum[j];
       }
     }
