@@ -119,11 +119,6 @@ void Tanh(float* x, long n) {
   Tanh_ref(x, n);
 }
 
-void SoftmaxRows(float* x, int rows, int cols, int ld) {
-  if (UseAvx2()) return SoftmaxRows_avx2(x, rows, cols, ld);
-  SoftmaxRows_ref(x, rows, cols, ld);
-}
-
 void AttentionHead(const float* q, const float* k, const float* v, int ld_qkv,
                    int n_q, int n_k, int dh, float scale, float* probs,
                    float* colsum, float* ctx, int ld_ctx) {

@@ -35,10 +35,10 @@ void Tanh(float* x, long n);
 void Tanh_ref(float* x, long n);
 void Tanh_avx2(float* x, long n);
 
-// In place softmax of each of `rows` rows of `cols` floats, `ld` apart.
-void SoftmaxRows(float* x, int rows, int cols, int ld);
+// In place softmax of each of `rows` rows of `cols` floats, `ld` apart (the
+// reference the fp32 attention references build on; the SIMD attention
+// kernels fuse their softmax).
 void SoftmaxRows_ref(float* x, int rows, int cols, int ld);
-void SoftmaxRows_avx2(float* x, int rows, int cols, int ld);
 
 // One attention head of one sequence:
 //   probs[i][j] = softmax_j(scale * dot(q_i, k_j))   (n_q x n_k)

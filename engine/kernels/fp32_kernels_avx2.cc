@@ -362,43 +362,6 @@ void Tanh_avx2(float* x, long n) {
   if (i < n) Tanh_ref(x + i, n - i);
 }
 
-void SoftmaxRows_avx2(float* x, int rows, int cols, int ld) {
-  for (int r = 0; r < rows; ++r) {
-    float* xr = x + static_cast<long>(r) * ld;
-    int c = 0;
-    float m = xr[0];
-    if (cols >= 8) {
-      __m256 vm = _mm256_loadu_ps(xr);
-      for (c = 8; c + 8 <= cols; c += 8)
-        vm = _mm256_max_ps(vm, _mm256_loadu_ps(xr + c));
-      m = HMax(vm);
-    } else {
-      c = 1;
-    }
-    for (; c < cols; ++c) m = std::max(m, xr[c]);
-    const __m256 vm = _mm256_set1_ps(m);
-    __m256 vs = _mm256_setzero_ps();
-    c = 0;
-    for (; c + 8 <= cols; c += 8) {
-      const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(xr + c), vm));
-      _mm256_storeu_ps(xr + c, e);
-      vs = _mm256_add_ps(vs, e);
-    }
-    float sum = HSum(vs);
-    for (; c < cols; ++c) {
-      xr[c] = std::exp(xr[c] - m);
-      sum += xr[c];
-    }
-    const float inv = 1.0f / sum;
-    const __m256 vi = _mm256_set1_ps(inv);
-    c = 0;
-    for (; c + 8 <= cols; c += 8) {
-      _mm256_storeu_ps(xr + c, _mm256_mul_ps(_mm256_loadu_ps(xr + c), vi));
-    }
-    for (; c < cols; ++c) xr[c] *= inv;
-  }
-}
-
 void AttentionHead_avx2(const float* q, const float* k, const float* v,
                         int ld_qkv, int n_q, int n_k, int dh, float scale,
                         float* probs, float* colsum, float* ctx, int ld_ctx) {
