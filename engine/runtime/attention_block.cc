@@ -4,17 +4,9 @@
 #include <cstddef>
 
 #include "engine/kernels/fp32_kernels.h"
+#include "engine/runtime/grow_scratch.h"
 
 namespace fastrel {
-namespace {
-
-template <class T>
-T* Grow(std::vector<T>* v, size_t n) {
-  if (v->size() < n) v->resize(n);
-  return v->data();
-}
-
-}  // namespace
 
 const char* AttentionPrecisionName(AttentionPrecision p) {
   return p == AttentionPrecision::kInt8 ? "int8" : "fp32";
@@ -83,9 +75,9 @@ void RunPackedAttention(const PackedAttentionInput& in,
     // sums accumulated by the kernel: significance = sum over heads.
     const int ldp = (n + 7) / 8 * 8;
     const size_t head_probs = static_cast<size_t>(n) * ldp;
-    float* probs = Grow(&scratch->probs, head_probs * A);
-    float* colsum = Grow(&scratch->colsum, n);
-    int* order = Grow(&scratch->order, n);
+    float* probs = GrowScratch(&scratch->probs, head_probs * A);
+    float* colsum = GrowScratch(&scratch->colsum, n);
+    int* order = GrowScratch(&scratch->order, n);
     double* sig = out.significance + base;
     std::fill(sig, sig + n, 0.0);
     for (int h = 0; h < A; ++h) {

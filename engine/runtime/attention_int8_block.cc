@@ -6,15 +6,10 @@
 #include "engine/kernels/attention_int8.h"
 #include "engine/kernels/quantize.h"
 #include "engine/runtime/attention_block.h"
+#include "engine/runtime/grow_scratch.h"
 
 namespace fastrel {
 namespace {
-
-template <class T>
-T* Grow(std::vector<T>* v, size_t n) {
-  if (v->size() < n) v->resize(n);
-  return v->data();
-}
 
 // Per token and head symmetric s8: codes [rows x hidden] (same layout as x),
 // scales [heads x rows] (head h's scales at scales + h * rows).
@@ -47,12 +42,12 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
   const float *qs = in.q_scale, *ks = in.k_scale, *vs = in.v_scale;
   size_t q_stride = 0, kv_stride = 0;
   if (qc == nullptr) {
-    int8_t* q8 = Grow(&w.qc, static_cast<size_t>(q_rows) * H);
-    int8_t* k8 = Grow(&w.kc, static_cast<size_t>(rows) * H);
-    int8_t* v8 = Grow(&w.vc, static_cast<size_t>(rows) * H);
-    float* qf = Grow(&w.qs, static_cast<size_t>(q_rows) * A);
-    float* kf = Grow(&w.ks, static_cast<size_t>(rows) * A);
-    float* vf = Grow(&w.vs, static_cast<size_t>(rows) * A);
+    int8_t* q8 = GrowScratch(&w.qc, static_cast<size_t>(q_rows) * H);
+    int8_t* k8 = GrowScratch(&w.kc, static_cast<size_t>(rows) * H);
+    int8_t* v8 = GrowScratch(&w.vc, static_cast<size_t>(rows) * H);
+    float* qf = GrowScratch(&w.qs, static_cast<size_t>(q_rows) * A);
+    float* kf = GrowScratch(&w.ks, static_cast<size_t>(rows) * A);
+    float* vf = GrowScratch(&w.vs, static_cast<size_t>(rows) * A);
     QuantizeHeads(in.q, q_rows, H, A, q8, qf);
     QuantizeHeads(in.k, rows, H, A, k8, kf);
     QuantizeHeads(in.v, rows, H, A, v8, vf);
@@ -72,9 +67,10 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
         in.keep != nullptr && (kept < n || in.significance_for_all);
     const int ldp = (n + 7) / 8 * 8;
     const size_t head_probs = static_cast<size_t>(n_q) * ldp;
-    float* probs = Grow(&w.probs, head_probs * A);
-    int32_t* acc = Grow(&w.acc, static_cast<size_t>(n_q) * std::max(ldp, dh));
-    float* colsum = Grow(&w.colsum, n);
+    float* probs = GrowScratch(&w.probs, head_probs * A);
+    int32_t* acc =
+        GrowScratch(&w.acc, static_cast<size_t>(n_q) * std::max(ldp, dh));
+    float* colsum = GrowScratch(&w.colsum, n);
     double* sig = need_sig ? out.significance + base : nullptr;
     if (need_sig) std::fill(sig, sig + n, 0.0);
     // Probabilities of every head (fp32 softmax of the dequantized scores).
@@ -91,15 +87,15 @@ void RunPackedAttentionInt8(const PackedAttentionInput& in,
         for (int j = 0; j < n; ++j) sig[j] += colsum[j];
       }
     }
-    int* order = Grow(&w.order, n);
+    int* order = GrowScratch(&w.order, n);
     if (need_sig) {
       SelectKeptRows(sig, n, kept, order);
     } else {
       for (int r = 0; r < kept; ++r) order[r] = r;
     }
     // Context of the kept rows: u8 weights p_ij * sv_j times s8 V codes.
-    float* wscale = Grow(&w.ws, kept);
-    uint8_t* wc = Grow(&w.wc, static_cast<size_t>(kept) * ldp);
+    float* wscale = GrowScratch(&w.ws, kept);
+    uint8_t* wc = GrowScratch(&w.wc, static_cast<size_t>(kept) * ldp);
     for (int h = 0; h < A; ++h) {
       const float* sv = vs + h * kv_stride + base;
       const float* ph = probs + h * head_probs;

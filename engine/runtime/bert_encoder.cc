@@ -11,6 +11,7 @@
 #include "engine/runtime/attention_block.h"
 #include "engine/runtime/dnnl_engine.h"
 #include "engine/runtime/fp32_linear.h"
+#include "engine/runtime/grow_scratch.h"
 
 namespace fastrel {
 namespace {
@@ -46,14 +47,6 @@ ActQuant SharedQkvQuant(const LinearOp& q, const LinearOp& k,
                         const LinearOp& v) {
   const ActQuant s = q.input_quant();
   return k.input_quant() == s && v.input_quant() == s ? s : ActQuant::kNone;
-}
-
-// Grow-only buffers: after the largest batch a worker has seen, Forward does
-// no heap allocation of its own (oneDNN allocates small memory handles).
-template <class T>
-T* Grow(std::vector<T>* v, size_t n) {
-  if (v->size() < n) v->resize(n);
-  return v->data();
 }
 
 class BertWorkspace : public Workspace {
@@ -336,19 +329,19 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
   const bool cls_only_last = trace == nullptr;
 
   const size_t T = batch.total_tokens();
-  float* X = Grow(&ws->x, T * H);
-  float* Q = Grow(&ws->q, T * H);
-  float* K = Grow(&ws->k, T * H);
-  float* V = Grow(&ws->v, T * H);
-  float* CTX = Grow(&ws->ctx, T * H);
-  float* TMP = Grow(&ws->tmp, T * H);
-  float* XC = Grow(&ws->cls, static_cast<size_t>(S) * H);
-  double* sig = Grow(&ws->sig, T);
-  int* src = Grow(&ws->src, T);
-  int* keep = Grow(&ws->keep, S);
-  int* pos = Grow(&ws->pos, T);
-  int* off = Grow(&ws->offsets, S + 1);
-  int* new_off = Grow(&ws->new_offsets, S + 1);
+  float* X = GrowScratch(&ws->x, T * H);
+  float* Q = GrowScratch(&ws->q, T * H);
+  float* K = GrowScratch(&ws->k, T * H);
+  float* V = GrowScratch(&ws->v, T * H);
+  float* CTX = GrowScratch(&ws->ctx, T * H);
+  float* TMP = GrowScratch(&ws->tmp, T * H);
+  float* XC = GrowScratch(&ws->cls, static_cast<size_t>(S) * H);
+  double* sig = GrowScratch(&ws->sig, T);
+  int* src = GrowScratch(&ws->src, T);
+  int* keep = GrowScratch(&ws->keep, S);
+  int* pos = GrowScratch(&ws->pos, T);
+  int* off = GrowScratch(&ws->offsets, S + 1);
+  int* new_off = GrowScratch(&ws->new_offsets, S + 1);
 
   // Embeddings: word + position (restarting per sequence) + token type.
   const float* we = params_.word_embeddings.data();
@@ -379,8 +372,8 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
   bool any_coded = false;
   for (int l = 0; l < L; ++l) any_coded |= next_qkv(l) != ActQuant::kNone;
   if (any_coded) {
-    xc = Grow(&ws->x_codes, (T + S) * H);
-    xs = Grow(&ws->x_scale, T + S);
+    xc = GrowScratch(&ws->x_codes, (T + S) * H);
+    xs = GrowScratch(&ws->x_scale, T + S);
   }
   bool x_coded = false;  // xc/xs hold X's codes for this layer's Q/K/V
   {
@@ -443,8 +436,8 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
     LinearEpilogue qe, ke, ve;
     float *q_out = Q, *k_out = K, *v_out = V;
     if (qkv_codes) {
-      int8_t* c = Grow(&ws->qkv_codes, 3 * T * H);
-      float* sc = Grow(&ws->qkv_scale, 3 * T);
+      int8_t* c = GrowScratch(&ws->qkv_codes, 3 * T * H);
+      float* sc = GrowScratch(&ws->qkv_scale, 3 * T);
       int i = 0;
       for (LinearEpilogue* e : {&qe, &ke, &ve}) {
         e->quantize_out = ActQuant::kPerTokenSymmetricS8;
@@ -560,11 +553,11 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
         fq != ActQuant::kNone && o.intermediate->CanQuantizeOutput(fq);
     const size_t br_max = std::min(block, q_rows);
     // The fp32 intermediate [block x I] is needed only without ffn_q.
-    float* F = ffn_q ? nullptr : Grow(&ws->ffn, br_max * I);
+    float* F = ffn_q ? nullptr : GrowScratch(&ws->ffn, br_max * I);
     if (ffn_q) {
       gelu.quantize_out = fq;
-      gelu.out_q = {Grow(&ws->ffn_codes, br_max * I), I,
-                    Grow(&ws->ffn_scale, br_max)};
+      gelu.out_q = {GrowScratch(&ws->ffn_codes, br_max * I), I,
+                    GrowScratch(&ws->ffn_scale, br_max)};
     }
     // Codes for the next layer: its X rows are this layer's xq rows (xq == X
     // except in the [CLS]-only last layer, which has no next layer).
