@@ -1,7 +1,7 @@
 // AVX-512 twin of ApplyEpilogueRowAvx2 (epilogue_avx2.cc): the same IEEE
 // operations per element in the same order (dequantize, bias, the rational
-// erf GELU of simd_math_avx2.h op for op, residual), 16 lanes at a time, so
-// its rows are bit-identical to the AVX2 rows (and, except GELU, to the
+// erf GELU of simd_math_avx512.h, Gelu8's twin, residual), 16 lanes at a time,
+// so its rows are bit-identical to the AVX2 rows (and, except GELU, to the
 // reference). The row tail (n % 16) runs masked: masked-off lanes compute
 // GELU(0) = 0, which leaves the row max |y| unchanged.
 //
@@ -23,38 +23,12 @@
 #include <utility>
 
 #include "engine/kernels/epilogue.h"
+#include "engine/kernels/simd_math_avx512.h"
 
 namespace fastrel::internal {
 namespace {
 
-// erf(x), the rational approximation of simd::Erf8 with the same operations.
-inline __m512 Erf16(__m512 x) {
-  x = _mm512_min_ps(x, _mm512_set1_ps(4.0f));
-  x = _mm512_max_ps(x, _mm512_set1_ps(-4.0f));
-  const __m512 x2 = _mm512_mul_ps(x, x);
-  __m512 p = _mm512_set1_ps(-2.72614225801306e-10f);
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.77068142495902e-08f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.10102402082508e-06f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-5.69250639462346e-05f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-7.34990630326855e-04f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.95459980854025e-03f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1.60960333262415e-02f));
-  p = _mm512_mul_ps(p, x);
-  __m512 q = _mm512_set1_ps(-1.45660718464996e-05f);
-  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-2.13374055278905e-04f));
-  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.68282697438203e-03f));
-  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-7.37332916720468e-03f));
-  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.42647390514189e-02f));
-  return _mm512_div_ps(p, q);
-}
-
-// GELU as simd::Gelu8: 0.5 x (1 + erf(x / sqrt 2)).
-inline __m512 Gelu16(__m512 x) {
-  const __m512 e =
-      Erf16(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f)));
-  return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x),
-                       _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-}
+using simd::Gelu16;
 
 // Columns [j, j + 16) under `mask` (masked-off lanes read 0 and are not
 // stored); returns |y| (0 in masked-off lanes: zero inputs give y = 0).

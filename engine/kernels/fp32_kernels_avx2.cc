@@ -45,30 +45,8 @@ void PackKTransposed(const float* k, int ld_k, int n_k, int dh, float* kt,
       for (int t = 0; t < 8; ++t) {
         r[t] = _mm256_loadu_ps(k + static_cast<long>(j + t) * ld_k + d);
       }
-      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]);
-      const __m256 t1 = _mm256_unpackhi_ps(r[0], r[1]);
-      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]);
-      const __m256 t3 = _mm256_unpackhi_ps(r[2], r[3]);
-      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]);
-      const __m256 t5 = _mm256_unpackhi_ps(r[4], r[5]);
-      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]);
-      const __m256 t7 = _mm256_unpackhi_ps(r[6], r[7]);
-      const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-      const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-      const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-      const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-      const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-      const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-      const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-      const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-      const __m256 o[8] = {_mm256_permute2f128_ps(u0, u4, 0x20),
-                           _mm256_permute2f128_ps(u1, u5, 0x20),
-                           _mm256_permute2f128_ps(u2, u6, 0x20),
-                           _mm256_permute2f128_ps(u3, u7, 0x20),
-                           _mm256_permute2f128_ps(u0, u4, 0x31),
-                           _mm256_permute2f128_ps(u1, u5, 0x31),
-                           _mm256_permute2f128_ps(u2, u6, 0x31),
-                           _mm256_permute2f128_ps(u3, u7, 0x31)};
+      __m256 o[8];
+      simd::Transpose8x8(r, o);
       for (int t = 0; t < 8; ++t) {
         _mm256_storeu_ps(kt + static_cast<long>(d + t) * ld_kt + j, o[t]);
       }
