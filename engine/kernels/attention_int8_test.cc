@@ -150,43 +150,15 @@ TEST(QuantizeWeightsU8, RefContract) {
   EXPECT_EQ(code[0] | code[1] | code[2], 0);
 }
 
-// The float helpers: AVX2 bit-identical to the reference for n = 1..130.
-TEST(AttentionInt8Helpers, Avx2MatchesRef) {
-  if (!IsaAvailable(KernelIsa::kAvx2)) GTEST_SKIP() << "no AVX2";
-  std::mt19937 rng(5);
-  std::exponential_distribution<float> e(3.0f);
-  std::uniform_real_distribution<float> u(0.001f, 0.05f);
-  std::uniform_int_distribution<int32_t> ia(-300000, 300000);
-  for (int n = 1; n <= 130; ++n) {
-    std::vector<float> p(n), mul(n);
-    for (float& x : p) x = e(rng) / n;
-    for (float& x : mul) x = u(rng);
-    for (const float* m : {static_cast<const float*>(nullptr),
-                           static_cast<const float*>(mul.data())}) {
-      std::vector<uint8_t> want(n), got(n);
-      const float sw = QuantizeWeightsU8_ref(p.data(), m, n, want.data());
-      const float sg = QuantizeWeightsU8_avx2(p.data(), m, n, got.data());
-      ASSERT_EQ(sw, sg) << n;
-      ASSERT_EQ(want, got) << n;
-    }
-    std::vector<int32_t> acc(n);
-    for (int32_t& x : acc) x = ia(rng);
-    std::vector<float> want(n + 1, -1.0f), got(n + 1, -1.0f);
-    // acc read as 2 rows of n / 2 (1 x 1 for n = 1); want / got beyond the
-    // written values must stay untouched.
-    const float two[2] = {3.3e-5f, -7.1f};
-    const int half = std::max(1, n / 2), rows2 = n >= 2 ? 2 : 1;
-    ScaleInt32Rows_ref(acc.data(), half, rows2, half, two, want.data(), half);
-    ScaleInt32Rows_avx2(acc.data(), half, rows2, half, two, got.data(), half);
-    ASSERT_EQ(want, got) << n;
-  }
-}
+using QuantizeWeightsFn = float (*)(const float*, const float*, int, uint8_t*);
+using ScaleRowsFn = void (*)(const int32_t*, int, int, int, const float*,
+                             float*, int);
 
-// The AVX-512 helpers: QuantizeWeightsU8 and ScaleInt32Rows bit-identical to
-// the reference, for n = 1..130 (every 16-lane tail).
-TEST(AttentionInt8Helpers, Avx512MatchesRef) {
-  if (!IsaAvailable(KernelIsa::kAvx512Vnni)) GTEST_SKIP() << "no AVX-512";
-  std::mt19937 rng(6);
+// A SIMD version of QuantizeWeightsU8 and of ScaleInt32Rows bit-identical to
+// the reference for n = 1..130 (every 8- and 16-lane tail); nothing beyond
+// the written values may change (sentinels).
+void CheckHelpers(QuantizeWeightsFn quantize, ScaleRowsFn scale, int seed) {
+  std::mt19937 rng(seed);
   std::exponential_distribution<float> e(3.0f);
   std::uniform_real_distribution<float> u(0.001f, 0.05f);
   std::uniform_int_distribution<int32_t> ia(-300000, 300000);
@@ -198,18 +170,29 @@ TEST(AttentionInt8Helpers, Avx512MatchesRef) {
                            static_cast<const float*>(mul.data())}) {
       std::vector<uint8_t> want(n + 1, 7), got(n + 1, 7);
       const float sw = QuantizeWeightsU8_ref(p.data(), m, n, want.data());
-      const float sg = QuantizeWeightsU8_avx512(p.data(), m, n, got.data());
+      const float sg = quantize(p.data(), m, n, got.data());
       ASSERT_EQ(sw, sg) << n;
       ASSERT_EQ(want, got) << n;  // includes the untouched sentinel at [n]
     }
+    // acc read as 2 rows of n.
     std::vector<int32_t> acc(2 * n);
     for (int32_t& x : acc) x = ia(rng);
     std::vector<float> want(2 * n + 1, -1.0f), got(2 * n + 1, -1.0f);
     const float two[2] = {3.3e-5f, -7.1f};
     ScaleInt32Rows_ref(acc.data(), n, 2, n, two, want.data(), n);
-    ScaleInt32Rows_avx512(acc.data(), n, 2, n, two, got.data(), n);
+    scale(acc.data(), n, 2, n, two, got.data(), n);
     ASSERT_EQ(want, got) << n;
   }
+}
+
+TEST(AttentionInt8Helpers, Avx2MatchesRef) {
+  if (!IsaAvailable(KernelIsa::kAvx2)) GTEST_SKIP() << "no AVX2";
+  CheckHelpers(QuantizeWeightsU8_avx2, ScaleInt32Rows_avx2, 5);
+}
+
+TEST(AttentionInt8Helpers, Avx512MatchesRef) {
+  if (!IsaAvailable(KernelIsa::kAvx512Vnni)) GTEST_SKIP() << "no AVX-512";
+  CheckHelpers(QuantizeWeightsU8_avx512, ScaleInt32Rows_avx512, 6);
 }
 
 // Probabilities within this of the reference (std::exp, sequential sum): the
