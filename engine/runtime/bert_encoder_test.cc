@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <thread>
 #include <vector>
 
@@ -19,20 +18,6 @@ EncoderDims TinyDims() { return testutil::TinyEncoderDims(24); }
 
 BertParams RandomParams(const EncoderDims& d, uint32_t seed) {
   return testutil::NormalRandomBertParams(d, seed);
-}
-
-PackedBatch RandomBatch(const std::vector<int>& lengths, uint32_t seed) {
-  std::mt19937 rng(seed);
-  PackedBatch b;
-  for (int n : lengths) {
-    std::vector<int32_t> ids(n), types(n);
-    for (int i = 0; i < n; ++i) {
-      ids[i] = static_cast<int32_t>(rng() % 50);
-      types[i] = i >= n / 2 ? 1 : 0;
-    }
-    b.Add(ids, types);
-  }
-  return b;
 }
 
 class BertEncoderTest : public ::testing::Test {
@@ -60,7 +45,7 @@ TEST_F(BertEncoderTest, RejectsBadParams) {
 
 TEST_F(BertEncoderTest, PackedEqualsSingleAndWorkspaceReuse) {
   const std::vector<int> lengths = {5, 24, 1, 13, 7};
-  PackedBatch batch = RandomBatch(lengths, 9);
+  PackedBatch batch = testutil::RandomPackedBatch(lengths, 9);
   for (const LengthConfig& length :
        {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
     std::vector<float> packed(lengths.size());
@@ -85,7 +70,7 @@ TEST_F(BertEncoderTest, PackedEqualsSingleAndWorkspaceReuse) {
 
 TEST_F(BertEncoderTest, TraceRecordsKeptTokensAndObserverSeesEveryLinear) {
   const std::vector<int> lengths = {10, 3, 20};
-  PackedBatch batch = RandomBatch(lengths, 4);
+  PackedBatch batch = testutil::RandomPackedBatch(lengths, 4);
   LengthConfig length{{0.9, 0.5, 0.5}};
   std::vector<LinearInput> seen;
   ForwardTrace trace;
@@ -131,7 +116,7 @@ constexpr double kSignificanceSumTol = 1e-4;
 
 TEST_F(BertEncoderTest, KeptTokensAreTheMostSignificant) {
   const std::vector<int> lengths = {24, 6, 17, 1, 11};
-  PackedBatch batch = RandomBatch(lengths, 12);
+  PackedBatch batch = testutil::RandomPackedBatch(lengths, 12);
   // Layer 1 keeps all that layer 0 kept (k_1 = min(k_0, ceil(0.6 n)) = k_0),
   // layer 2 drops again; the 1-token sequence never drops.
   LengthConfig length{{0.6, 0.6, 0.25}};
@@ -177,7 +162,7 @@ TEST_F(BertEncoderTest, KeptTokensAreTheMostSignificant) {
 
 TEST_F(BertEncoderTest, InvalidInputsAreInvalidArgument) {
   std::vector<float> one(1), two(2);
-  PackedBatch good = RandomBatch({4}, 1);
+  PackedBatch good = testutil::RandomPackedBatch({4}, 1);
   EXPECT_TRUE(encoder_->Forward(good, {}, ws_.get(), one).ok());
   EXPECT_EQ(encoder_->Forward(good, {}, ws_.get(), two).code(),
             absl::StatusCode::kInvalidArgument);
@@ -196,7 +181,7 @@ TEST_F(BertEncoderTest, InvalidInputsAreInvalidArgument) {
   empty_seq.offsets.push_back(4);
   EXPECT_EQ(encoder_->Forward(empty_seq, {}, ws_.get(), two).code(),
             absl::StatusCode::kInvalidArgument);
-  PackedBatch too_long = RandomBatch({25}, 1);
+  PackedBatch too_long = testutil::RandomPackedBatch({25}, 1);
   absl::Status s = encoder_->Forward(too_long, {}, ws_.get(), one);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("at most 24"), std::string::npos) << s;
@@ -216,7 +201,7 @@ TEST_F(BertEncoderTest, InvalidInputsAreInvalidArgument) {
 }
 
 TEST_F(BertEncoderTest, ConcurrentWorkersAgree) {
-  PackedBatch batch = RandomBatch({12, 7, 19, 2}, 5);
+  PackedBatch batch = testutil::RandomPackedBatch({12, 7, 19, 2}, 5);
   std::vector<float> want(4);
   ASSERT_TRUE(encoder_->Forward(batch, {}, ws_.get(), want).ok());
   std::vector<std::vector<float>> got(3, std::vector<float>(4));

@@ -503,16 +503,7 @@ TEST(QuantizedPathTest, EncoderSharingIsBitwiseEqualToSeparateQuantization) {
   auto ws1 = (*shared)->NewWorkspace();
   auto ws2 = (*separate)->NewWorkspace();
   // 209 tokens: more than one 128-row feed-forward block.
-  std::mt19937 rng(11);
-  PackedBatch batch;
-  for (int n : {70, 3, 80, 1, 55}) {
-    std::vector<int32_t> ids(n), types(n);
-    for (int i = 0; i < n; ++i) {
-      ids[i] = static_cast<int32_t>(rng() % 50);
-      types[i] = i >= n / 2 ? 1 : 0;
-    }
-    batch.Add(ids, types);
-  }
+  const PackedBatch batch = testutil::RandomPackedBatch({70, 3, 80, 1, 55}, 11);
   for (const LengthConfig& length :
        {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
     for (bool with_trace : {false, true}) {  // without: [CLS]-only last layer
@@ -555,16 +546,7 @@ TEST(QuantizedPathTest, EncoderRowBlocksEqualOneBlockBitwise) {
                                  QuantizingFactory(true, &ops), "int8");
   ASSERT_TRUE(enc.ok()) << enc.status();
   auto ws = (*enc)->NewWorkspace();
-  std::mt19937 rng(12);
-  PackedBatch batch;
-  for (int n : {70, 3, 80, 1, 55}) {
-    std::vector<int32_t> ids(n), types(n);
-    for (int i = 0; i < n; ++i) {
-      ids[i] = static_cast<int32_t>(rng() % 50);
-      types[i] = i >= n / 2 ? 1 : 0;
-    }
-    batch.Add(ids, types);
-  }
+  const PackedBatch batch = testutil::RandomPackedBatch({70, 3, 80, 1, 55}, 12);
   for (const LengthConfig& length :
        {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
     std::vector<float> blocked(5, 1), whole(5, 2);
@@ -625,16 +607,7 @@ TEST(QuantizedPathTest, EncoderInt8AttentionTakesProjectionCodes) {
   EXPECT_EQ((*q8)->Describe(), "int8, attention int8");
   auto ws1 = (*fp)->NewWorkspace();
   auto ws2 = (*q8)->NewWorkspace();
-  std::mt19937 rng(3);
-  PackedBatch batch;
-  for (int n : {60, 2, 77, 1, 30}) {
-    std::vector<int32_t> ids(n), types(n);
-    for (int i = 0; i < n; ++i) {
-      ids[i] = static_cast<int32_t>(rng() % 50);
-      types[i] = i >= n / 2 ? 1 : 0;
-    }
-    batch.Add(ids, types);
-  }
+  const PackedBatch batch = testutil::RandomPackedBatch({60, 2, 77, 1, 30}, 3);
   for (const LengthConfig& length :
        {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
     std::vector<float> a(5), b(5);

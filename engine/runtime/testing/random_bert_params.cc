@@ -65,4 +65,18 @@ BertParams NormalRandomBertParams(const EncoderDims& d, uint32_t seed) {
   return p;
 }
 
+PackedBatch RandomPackedBatch(const std::vector<int>& lengths, uint32_t seed) {
+  std::mt19937 rng(seed);
+  PackedBatch b;
+  for (int n : lengths) {
+    std::vector<int32_t> ids(n), types(n);
+    for (int i = 0; i < n; ++i) {
+      ids[i] = static_cast<int32_t>(rng() % 50);
+      types[i] = i >= n / 2 ? 1 : 0;
+    }
+    b.Add(ids, types);
+  }
+  return b;
+}
+
 }  // namespace fastrel::testutil

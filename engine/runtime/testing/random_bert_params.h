@@ -1,11 +1,14 @@
 // Test support: small BERT weights drawn from a seeded normal distribution,
-// for encoder tests that need a deterministic model without files.
+// and random packed batches for them, for encoder tests that need a
+// deterministic model and input without files.
 #ifndef FASTREL_ENGINE_RUNTIME_TESTING_RANDOM_BERT_PARAMS_H_
 #define FASTREL_ENGINE_RUNTIME_TESTING_RANDOM_BERT_PARAMS_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "engine/runtime/bert_encoder.h"
+#include "engine/runtime/packed_batch.h"
 
 namespace fastrel::testutil {
 
@@ -18,6 +21,11 @@ EncoderDims TinyEncoderDims(int max_positions);
 // same params. Fine for tiny dims; BERT-base-sized models should use
 // fastrel-bench's fast synthetic generator instead.
 BertParams NormalRandomBertParams(const EncoderDims& dims, uint32_t seed);
+
+// One sequence per entry of `lengths` (each >= 1): token ids uniform in
+// [0, 50) (TinyEncoderDims' vocab) from mt19937(seed), type 0 for the first
+// half of each sequence and 1 for the rest. Same (lengths, seed), same batch.
+PackedBatch RandomPackedBatch(const std::vector<int>& lengths, uint32_t seed);
 
 }  // namespace fastrel::testutil
 
