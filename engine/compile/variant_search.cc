@@ -166,9 +166,8 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
       options.search_rows == 0
           ? total
           : std::min(total, static_cast<size_t>(options.search_rows));
-  std::vector<size_t> sample(sample_rows), all(total);
+  std::vector<size_t> sample(sample_rows);
   for (size_t i = 0; i < sample_rows; ++i) sample[i] = i * total / sample_rows;
-  for (size_t i = 0; i < total; ++i) all[i] = i;
   const LabeledBatches search_set = MakeBatches(
       model, *pairs, sample, options.batch_size, options.max_query_tokens);
 
@@ -241,23 +240,39 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
       SelectAlongFront(result.search.front, full, selection);
 
   // Re-measure the candidates' AUC on every row, then choose num_variants on
-  // those AUCs (no sample margin any more) and the sample costs.
-  const LabeledBatches all_set = MakeBatches(
-      model, *pairs, all, options.batch_size, options.max_query_tokens);
+  // those AUCs (no sample margin any more) and the sample costs. When the
+  // sample already is every row (same rows, same batches), its AUCs are those
+  // and nothing is scored again.
+  const bool sample_is_all = sample_rows == total;
+  LabeledBatches all_set;
+  if (!sample_is_all) {
+    std::vector<size_t> all(total);
+    for (size_t i = 0; i < total; ++i) all[i] = i;
+    all_set = MakeBatches(model, *pairs, all, options.batch_size,
+                          options.max_query_tokens);
+  }
   std::vector<LengthObjective> sample_objectives;
   for (size_t i = 0; i < candidates.size(); ++i) {
-    LengthConfig length = candidates[i].length;
-    if (i == 0) length.keep_ratios.clear();
-    absl::StatusOr<ScoredRun> run =
-        Score(encoder, length, all_set, options.eval_threads);
-    if (!run.ok()) return run.status();
-    absl::StatusOr<double> auc = Auc(run->scores, all_set.labels);
-    if (!auc.ok()) return auc.status();
-    log(absl::StrFormat("recheck %-28s auc %.4f on %s (sample %.4f)",
-                        RatiosString(candidates[i].length), *auc,
-                        result.auc_data, candidates[i].objective.auc));
+    double auc = candidates[i].objective.auc;
+    if (sample_is_all) {
+      log(absl::StrFormat("candidate %-28s auc %.4f on %s (the sample)",
+                          RatiosString(candidates[i].length), auc,
+                          result.auc_data));
+    } else {
+      LengthConfig length = candidates[i].length;
+      if (i == 0) length.keep_ratios.clear();
+      absl::StatusOr<ScoredRun> run =
+          Score(encoder, length, all_set, options.eval_threads);
+      if (!run.ok()) return run.status();
+      absl::StatusOr<double> all_auc = Auc(run->scores, all_set.labels);
+      if (!all_auc.ok()) return all_auc.status();
+      auc = *all_auc;
+      log(absl::StrFormat("recheck %-28s auc %.4f on %s (sample %.4f)",
+                          RatiosString(candidates[i].length), auc,
+                          result.auc_data, candidates[i].objective.auc));
+    }
     result.candidates.push_back(
-        {candidates[i].length, {*auc, candidates[i].objective.cost}});
+        {candidates[i].length, {auc, candidates[i].objective.cost}});
     sample_objectives.push_back(candidates[i].objective);
   }
   FrontSelectionOptions final_selection = options.selection;

@@ -26,7 +26,9 @@ struct SearchOptions {
   // Variants to write, "full" included (>= 1).
   int num_variants = 6;
   // Rows used while searching, spread evenly over the file (0 = all). The
-  // chosen variants' AUC is then re-measured on every row of the file.
+  // chosen variants' AUC is then re-measured on every row of the file (with
+  // 0, or a value >= the file's rows, the sample's AUCs are those: nothing is
+  // scored twice).
   int search_rows = 2000;
   // Evolutionary search settings; num_layers is taken from the model.
   LengthSearchOptions search;

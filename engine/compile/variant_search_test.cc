@@ -137,6 +137,32 @@ TEST_F(VariantSearchTest, ChoosesMonotoneVariantsWithReproducibleAuc) {
   }
 }
 
+// search_rows = 0: the sample is the whole file, so the candidates are not
+// scored a second time; their AUCs are still the whole file's.
+TEST_F(VariantSearchTest, WholeFileSampleIsNotScoredTwice) {
+  const std::string dir = FreshDir("whole");
+  const std::string data = DevHead(dir, 96);
+  SearchOptions o = SmallOptions(data);
+  o.search_rows = 0;
+  std::vector<std::string> lines;
+  o.progress = [&](std::string_view l) { lines.emplace_back(l); };
+  absl::StatusOr<VariantSearchResult> r = SearchVariants(*model_, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->search_rows, 96);
+  int candidates = 0;
+  for (const std::string& l : lines) {
+    EXPECT_FALSE(l.starts_with("recheck")) << l;
+    candidates += l.starts_with("candidate") ? 1 : 0;
+  }
+  EXPECT_EQ(candidates, static_cast<int>(r->candidates.size()));
+  ASSERT_GE(r->variants.size(), 2u);
+  for (const Variant& v : r->variants) {
+    SCOPED_TRACE(v.name);
+    constexpr double kAucTolerance = 1e-9;  // same batches, same code
+    EXPECT_NEAR(v.auc, IndependentAuc(*model_, data, v.length), kAucTolerance);
+  }
+}
+
 TEST_F(VariantSearchTest, WrittenVariantsLoadWithTheModel) {
   const std::string dir = FreshDir("roundtrip");
   const std::string data = DevHead(dir, 96);

@@ -10,10 +10,11 @@
 // LAT-style evolutionary search (engine/compile/length_search.h) on a sample
 // of the labeled file: objective = (AUC, CPU time relative to the full model,
 // measured). Then candidates along the front are re-measured on every row of
-// the file, the variants chosen on those AUCs, and their cost re-measured
-// with interleaved repeats. Prints the Pareto front and
-// the variants; writes DIR/variants.textproto (temp file + rename) where DIR
-// is --output or, by default, --model. Flag names accept '-' or '_'.
+// the file (unless the sample already was every row), the variants chosen on
+// those AUCs, and their cost re-measured with interleaved repeats. Prints the
+// Pareto front and the variants; writes DIR/variants.textproto (temp file +
+// rename) where DIR is --output or, by default, --model. Flag names accept '-'
+// or '_'.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -38,7 +39,8 @@ ABSL_FLAG(int, population, 12, "Parents kept / children per generation.");
 ABSL_FLAG(uint64_t, seed, 1, "Random seed of the search.");
 ABSL_FLAG(int, search_rows, 2000,
           "Rows of --search_data (evenly spaced) used while searching; 0 = "
-          "all. The chosen variants are re-measured on every row.");
+          "all. The chosen variants are re-measured on every row (not "
+          "again when the sample is every row).");
 ABSL_FLAG(int, max_evaluations, 0,
           "Cap on configurations evaluated (0 = none).");
 ABSL_FLAG(double, grid_step, 0.05, "Keep-ratio grid step.");
