@@ -28,6 +28,9 @@ bool IsOneDnnFp32(const LinearOp& op) {
   return op.Describe().rfind("fp32", 0) == 0;
 }
 
+// Tokens ahead whose word-embedding row is prefetched (Forward).
+constexpr size_t kEmbeddingPrefetch = 4;
+
 // x[c] = (w[c] + p[c]) + t[c] for c < n; x does not overlap the inputs. In
 // fixed chunks of 8 with restrict pointers so GCC's -O2 (very cheap cost
 // model: no runtime alias checks) vectorizes it; the scalar loop was ~1.4%
@@ -348,8 +351,20 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
   const float* pe = params_.position_embeddings.data();
   const float* te = params_.token_type_embeddings.data();
   for (int s = 0; s <= S; ++s) off[s] = batch.offsets[s];
+  // Word-embedding rows are scattered over a table larger than L2: each
+  // token's row is prefetched kEmbeddingPrefetch tokens ahead so its misses
+  // overlap the sums of the tokens before it.
+  const size_t row_bytes = static_cast<size_t>(H) * sizeof(float);
   for (int s = 0; s < S; ++s) {
     for (int t = off[s]; t < off[s + 1]; ++t) {
+      if (static_cast<size_t>(t) + kEmbeddingPrefetch < T) {
+        const char* next = reinterpret_cast<const char*>(
+            we +
+            static_cast<size_t>(batch.input_ids[t + kEmbeddingPrefetch]) * H);
+        for (size_t b = 0; b < row_bytes; b += 64) {
+          __builtin_prefetch(next + b);
+        }
+      }
       const int p = t - off[s];
       pos[t] = p;
       const float* w = we + static_cast<size_t>(batch.input_ids[t]) * H;
