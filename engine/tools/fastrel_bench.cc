@@ -3,7 +3,8 @@
 //   fastrel-bench --model DIR [--variant full | --all_variants]
 //                 [--data dev.tsv] [--batch 32] [--batches 50] [--warmup 3]
 //                 [--workers 0] [--keep_ratios r1,...] [--json]
-//                 [--cost_model [--cost_budget_ms 2000] [--cost_shapes 40]
+//                 [--cost_model [--cost_budget_ms 2000] [--cost_min_shapes 40]
+//                  [--cost_shapes 40]
 //                  [--cost_clock cpu|wall] [--cost_features 1+T+Q]
 //                  [--cost_compare_features]]
 //                 [--roofline]
@@ -125,6 +126,10 @@ ABSL_FLAG(double, cost_budget_ms, 2000, "Cost model calibration budget.");
 ABSL_FLAG(int, cost_shapes, 40, "Fresh batch shapes timed per variant.");
 ABSL_FLAG(int, cost_reps, 2,
           "Timings per shape (calibration and fresh), minimum kept.");
+ABSL_FLAG(int, cost_min_shapes, 40,
+          "Calibration shapes per variant at least (a quarter held out), "
+          "however long they take: with 6 variants the 2 s budget alone "
+          "times ~19, too few to pin down 3 coefficients.");
 ABSL_FLAG(int, cost_max_batch_tokens, 4096, "Token cap of a batch shape.");
 ABSL_FLAG(int, cost_max_sequences, 64, "Sequences cap of a batch shape.");
 ABSL_FLAG(std::string, cost_clock, "cpu",
@@ -306,6 +311,9 @@ absl::StatusOr<json> CostModelBench(const std::vector<Run>& runs,
   o.max_length = max_length;
   o.seed = absl::GetFlag(FLAGS_seed);
   o.reps_per_shape = std::max(1, absl::GetFlag(FLAGS_cost_reps));
+  o.min_shapes_per_variant = absl::GetFlag(FLAGS_cost_min_shapes);
+  o.max_shapes_per_variant =
+      std::max(o.max_shapes_per_variant, o.min_shapes_per_variant);
   const std::string clock = absl::GetFlag(FLAGS_cost_clock);
   if (clock != "wall" && clock != "cpu") {
     return absl::InvalidArgumentError("--cost_clock must be wall or cpu");
