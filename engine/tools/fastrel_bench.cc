@@ -132,6 +132,12 @@ ABSL_FLAG(int, cost_min_shapes, 40,
           "times ~19, too few to pin down 3 coefficients.");
 ABSL_FLAG(int, cost_max_batch_tokens, 4096, "Token cap of a batch shape.");
 ABSL_FLAG(int, cost_max_sequences, 64, "Sequences cap of a batch shape.");
+ABSL_FLAG(int, cost_fresh_max_batch_tokens, 0,
+          "Token cap of the fresh shapes (0 = --cost_max_batch_tokens); "
+          "larger than the calibration's cap checks extrapolation, as the "
+          "server does (it calibrates up to 1024 tokens, batches up to 4096).");
+ABSL_FLAG(int, cost_fresh_max_sequences, 0,
+          "Sequences cap of the fresh shapes (0 = --cost_max_sequences).");
 ABSL_FLAG(std::string, cost_clock, "cpu",
           "Clock the cost model fits and is checked on: wall or cpu.");
 ABSL_FLAG(std::string, cost_features, "1+T+Q",
@@ -365,6 +371,12 @@ absl::StatusOr<json> CostModelBench(const std::vector<Run>& runs,
   // Fresh shapes (another seed), each timed on every variant.
   CalibrationOptions fresh = o;
   fresh.seed = o.seed + 1000003;
+  if (const int t = absl::GetFlag(FLAGS_cost_fresh_max_batch_tokens); t > 0) {
+    fresh.max_batch_tokens = t;
+  }
+  if (const int s = absl::GetFlag(FLAGS_cost_fresh_max_sequences); s > 0) {
+    fresh.max_sequences = s;
+  }
   const std::vector<std::vector<int>> shapes =
       SampleBatchShapes(fresh, absl::GetFlag(FLAGS_cost_shapes));
   std::vector<std::vector<BatchTime>> measured(nv);
@@ -397,6 +409,8 @@ absl::StatusOr<json> CostModelBench(const std::vector<Run>& runs,
   j["reps_per_shape"] = o.reps_per_shape;
   j["max_batch_tokens"] = o.max_batch_tokens;
   j["max_sequences"] = o.max_sequences;
+  j["fresh_max_batch_tokens"] = fresh.max_batch_tokens;
+  j["fresh_max_sequences"] = fresh.max_sequences;
   if (text) std::printf("%s", model->Report().c_str());
   if (text) {
     std::printf(
