@@ -38,8 +38,12 @@ struct LengthSearchOptions {
   int num_layers = 0;
   // Ratios are 1 - k * grid_step for k = 0, 1, ... down to min_ratio.
   double grid_step = 0.05;
-  // Smallest ratio allowed (in (0, 1]).
-  double min_ratio = 0.1;
+  // Smallest ratio allowed (in (0, 1]). 0.05 rather than 0.1: the last
+  // layers' ratios cost little accuracy and buy real time (layer L-2's
+  // drop trims the [CLS]-only last layer's keys and values), and the
+  // bundled lat-2 / lat-4 variants keep 0.1 / 0.05 there
+  // (bench/results/variants4-2026-11-21.md).
+  double min_ratio = 0.05;
   // Parents kept per generation (>= 2); also the size of the initial
   // population and the number of children per generation.
   int population = 12;

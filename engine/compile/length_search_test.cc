@@ -81,6 +81,20 @@ LengthSearchOptions SmallOptions() {
   return o;
 }
 
+TEST(LengthSearchTest, DefaultGridReachesFivePercent) {
+  // The default floor is 0.05 (the bundled lat-4 keeps 0.05 in its last two
+  // layers); the fastest configuration evaluated is every ratio at it.
+  LengthSearchOptions o;
+  o.num_layers = 4;
+  o.population = 4;
+  o.generations = 0;
+  absl::StatusOr<LengthSearchResult> r =
+      SearchLengthConfigs(o, SyntheticEvaluator());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GE(r->evaluated.size(), 2u);
+  EXPECT_EQ(r->evaluated[1].length.keep_ratios, std::vector<double>(4, 0.05));
+}
+
 TEST(LengthSearchTest, FindsTheKnownParetoFront) {
   LengthSearchOptions o = SmallOptions();
   o.num_layers = 4;

@@ -44,7 +44,7 @@ ABSL_FLAG(int, search_rows, 2000,
 ABSL_FLAG(int, max_evaluations, 0,
           "Cap on configurations evaluated (0 = none).");
 ABSL_FLAG(double, grid_step, 0.05, "Keep-ratio grid step.");
-ABSL_FLAG(double, min_ratio, 0.1, "Smallest keep ratio.");
+ABSL_FLAG(double, min_ratio, 0.05, "Smallest keep ratio.");
 ABSL_FLAG(int, final_candidates, 0,
           "Front points re-measured on every row before the final choice "
           "(0 = search_variants + 2).");
