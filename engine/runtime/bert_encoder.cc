@@ -44,6 +44,22 @@ void AddEmbeddings(const float* __restrict w, const float* __restrict p,
   for (; c < n; ++c) x[c] = w[c] + p[c] + t[c];
 }
 
+// The same with the word row as int8 codes q and a scale: x[c] =
+// (scale * q[c] + p[c]) + t[c], the product rounded to float first (this
+// file is compiled without FMA, so it is never contracted): bit-identical to
+// dequantizing the row at load and calling AddEmbeddings.
+void AddEmbeddingsI8(const int8_t* __restrict q, float scale,
+                     const float* __restrict p, const float* __restrict t,
+                     int n, float* __restrict x) {
+  int c = 0;
+  for (; c + 16 <= n; c += 16) {
+    for (int i = 0; i < 16; ++i) {
+      x[c + i] = scale * static_cast<float>(q[c + i]) + p[c + i] + t[c + i];
+    }
+  }
+  for (; c < n; ++c) x[c] = scale * static_cast<float>(q[c]) + p[c] + t[c];
+}
+
 // The scheme Q, K and V all quantize their input X with, or kNone when they
 // differ or do not quantize (then each op takes fp32 X).
 ActQuant SharedQkvQuant(const LinearOp& q, const LinearOp& k,
@@ -122,8 +138,19 @@ absl::Status BertParams::Validate() const {
     return absl::InvalidArgumentError("invalid encoder dimensions");
   }
   const size_t H = d.hidden_size;
-  absl::Status s = CheckSize(word_embeddings, H * d.vocab_size,
-                             "bert.embeddings.word_embeddings.weight");
+  absl::Status s;
+  if (word_embeddings_i8.empty()) {
+    s = CheckSize(word_embeddings, H * d.vocab_size,
+                  "bert.embeddings.word_embeddings.weight");
+  } else if (!word_embeddings.empty() ||
+             word_embeddings_i8.size() != H * d.vocab_size ||
+             word_embedding_scale.size() != static_cast<size_t>(d.vocab_size)) {
+    s = absl::InvalidArgumentError(absl::StrCat(
+        "bert.embeddings.word_embeddings.weight: int8 rows need ",
+        H * d.vocab_size, " codes and ", d.vocab_size,
+        " scales and no fp32 table (have ", word_embeddings_i8.size(), ", ",
+        word_embedding_scale.size(), " and ", word_embeddings.size(), ")"));
+  }
   if (s.ok()) {
     s = CheckSize(position_embeddings, H * d.max_positions,
                   "bert.embeddings.position_embeddings.weight");
@@ -347,30 +374,41 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
   int* new_off = GrowScratch(&ws->new_offsets, S + 1);
 
   // Embeddings: word + position (restarting per sequence) + token type.
-  const float* we = params_.word_embeddings.data();
+  const bool we_i8 = !params_.word_embeddings_i8.empty();
+  const char* we =
+      we_i8 ? reinterpret_cast<const char*>(params_.word_embeddings_i8.data())
+            : reinterpret_cast<const char*>(params_.word_embeddings.data());
+  const size_t row_bytes =
+      static_cast<size_t>(H) * (we_i8 ? sizeof(int8_t) : sizeof(float));
   const float* pe = params_.position_embeddings.data();
   const float* te = params_.token_type_embeddings.data();
   for (int s = 0; s <= S; ++s) off[s] = batch.offsets[s];
   // Word-embedding rows are scattered over a table larger than L2: each
   // token's row is prefetched kEmbeddingPrefetch tokens ahead so its misses
   // overlap the sums of the tokens before it.
-  const size_t row_bytes = static_cast<size_t>(H) * sizeof(float);
   for (int s = 0; s < S; ++s) {
     for (int t = off[s]; t < off[s + 1]; ++t) {
       if (static_cast<size_t>(t) + kEmbeddingPrefetch < T) {
-        const char* next = reinterpret_cast<const char*>(
-            we +
-            static_cast<size_t>(batch.input_ids[t + kEmbeddingPrefetch]) * H);
+        const char* next =
+            we + static_cast<size_t>(batch.input_ids[t + kEmbeddingPrefetch]) *
+                     row_bytes;
         for (size_t b = 0; b < row_bytes; b += 64) {
           __builtin_prefetch(next + b);
         }
       }
       const int p = t - off[s];
       pos[t] = p;
-      const float* w = we + static_cast<size_t>(batch.input_ids[t]) * H;
+      const size_t id = batch.input_ids[t];
+      const char* w = we + id * row_bytes;
       const float* pp = pe + static_cast<size_t>(p) * H;
       const float* tt = te + static_cast<size_t>(batch.token_type_ids[t]) * H;
-      AddEmbeddings(w, pp, tt, H, X + static_cast<size_t>(t) * H);
+      float* x = X + static_cast<size_t>(t) * H;
+      if (we_i8) {
+        AddEmbeddingsI8(reinterpret_cast<const int8_t*>(w),
+                        params_.word_embedding_scale[id], pp, tt, H, x);
+      } else {
+        AddEmbeddings(reinterpret_cast<const float*>(w), pp, tt, H, x);
+      }
     }
   }
   // X's codes for the next layer's Q/K/V, when they share one quantization:

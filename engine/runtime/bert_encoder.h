@@ -65,7 +65,13 @@ struct BertLayerParams {
 // PyTorch layout. A plain value.
 struct BertParams {
   EncoderDims dims;
-  std::vector<float> word_embeddings;        // [vocab, hidden]
+  std::vector<float> word_embeddings;  // [vocab, hidden]
+  // Or, instead (compiled models; word_embeddings then empty): int8 rows
+  // with one fp32 scale per row, row r = word_embedding_scale[r] *
+  // word_embeddings_i8[r] (the same floats as dequantizing at load, at a
+  // quarter of the memory: a row is 4 cache lines instead of 16).
+  std::vector<int8_t> word_embeddings_i8;    // [vocab, hidden]
+  std::vector<float> word_embedding_scale;   // [vocab]
   std::vector<float> position_embeddings;    // [max_positions, hidden]
   std::vector<float> token_type_embeddings;  // [type_vocab, hidden]
   LayerNormParams embedding_norm;

@@ -43,6 +43,53 @@ TEST_F(BertEncoderTest, RejectsBadParams) {
       << enc.status();
 }
 
+// Int8 word-embedding rows with a per-row scale (how compiled models keep
+// them) score exactly like the fp32 table of the same dequantized values.
+TEST_F(BertEncoderTest, Int8WordEmbeddingsEqualTheirDequantizedTable) {
+  BertParams p = RandomParams(TinyDims(), 5);
+  const int vocab = p.dims.vocab_size, h = p.dims.hidden_size;
+  BertParams q = p;
+  q.word_embeddings.clear();
+  q.word_embeddings_i8.resize(static_cast<size_t>(vocab) * h);
+  q.word_embedding_scale.resize(vocab);
+  for (int r = 0; r < vocab; ++r) {
+    q.word_embedding_scale[r] = 0.01f + 0.001f * r;
+    for (int c = 0; c < h; ++c) {
+      const size_t i = static_cast<size_t>(r) * h + c;
+      q.word_embeddings_i8[i] =
+          static_cast<int8_t>((r * 31 + c * 7) % 255 - 127);
+      p.word_embeddings[i] = q.word_embedding_scale[r] *
+                             static_cast<float>(q.word_embeddings_i8[i]);
+    }
+  }
+  auto fp = NewFp32Encoder(p);
+  auto i8 = NewFp32Encoder(q);
+  ASSERT_TRUE(fp.ok()) << fp.status();
+  ASSERT_TRUE(i8.ok()) << i8.status();
+  // Odd lengths and a hidden size of 24 exercise the 16-wide chunks and the
+  // tail.
+  const std::vector<int> lengths = {5, 24, 1, 13};
+  const PackedBatch batch = testutil::RandomPackedBatch(lengths, 11);
+  std::vector<float> want(lengths.size()), got(lengths.size());
+  auto ws_fp = (*fp)->NewWorkspace();
+  auto ws_i8 = (*i8)->NewWorkspace();
+  ASSERT_TRUE((*fp)->Forward(batch, {}, ws_fp.get(), want).ok());
+  ASSERT_TRUE((*i8)->Forward(batch, {}, ws_i8.get(), got).ok());
+  for (size_t s = 0; s < lengths.size(); ++s) EXPECT_EQ(got[s], want[s]) << s;
+
+  // Exactly one form, of the right sizes.
+  BertParams both = q;
+  both.word_embeddings = p.word_embeddings;
+  BertParams short_scale = q;
+  short_scale.word_embedding_scale.pop_back();
+  for (BertParams* bad : {&both, &short_scale}) {
+    auto enc = NewFp32Encoder(*bad);
+    ASSERT_FALSE(enc.ok());
+    EXPECT_NE(enc.status().message().find("int8 rows"), std::string::npos)
+        << enc.status();
+  }
+}
+
 TEST_F(BertEncoderTest, PackedEqualsSingleAndWorkspaceReuse) {
   const std::vector<int> lengths = {5, 24, 1, 13, 7};
   PackedBatch batch = testutil::RandomPackedBatch(lengths, 9);
