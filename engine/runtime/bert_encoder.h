@@ -61,8 +61,9 @@ struct BertLayerParams {
   }
 };
 
-// All weights of BertForSequenceClassification (num_labels = 1), fp32, in
-// PyTorch layout. A plain value.
+// All weights of BertForSequenceClassification (num_labels = 1), fp32 (the
+// word embeddings may instead be int8 rows, below), in PyTorch layout. A
+// plain value.
 struct BertParams {
   EncoderDims dims;
   std::vector<float> word_embeddings;  // [vocab, hidden]
