@@ -1,10 +1,12 @@
 // fastrel-bench --synthetic end to end: runs the binary on a BERT-base-shaped
 // random model in fp32, dense int8 and 4x1 sparse int8 (one tiny batch each,
-// so the path cannot rot), and checks its bad-input exits.
+// so the path cannot rot), checks the --cost_model shape counts and caps,
+// and checks its bad-input exits.
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -59,6 +61,44 @@ TEST(FastrelBenchSyntheticTest, BertBaseFp32DenseInt8AndSparse) {
       EXPECT_TRUE(res[i].contains("speedup_vs_first_cpu"));
     }
   }
+}
+
+// --cost_model: with no budget, calibration times exactly --cost_min_shapes
+// shapes per variant (default 40; a quarter held out), and the fresh shapes
+// get their own caps.
+TEST(FastrelBenchSyntheticTest, CostModelShapeCountsAndFreshCaps) {
+  const std::string common =
+      "--synthetic tiny --batch 2 --batches 1 --warmup 0 --workers -1 "
+      "--cost_model --cost_budget_ms 0 --cost_shapes 3 "
+      "--cost_max_batch_tokens 64 --json ";
+  for (const auto& [flags, shapes] :
+       {std::pair<std::string, int>{"--cost_min_shapes 8", 8},
+        std::pair<std::string, int>{"", 40}}) {
+    SCOPED_TRACE(flags);
+    const Result r = RunBench(common + flags +
+                                  " --cost_fresh_max_batch_tokens 512 "
+                                  "--cost_fresh_max_sequences 4",
+                              /*merge_stderr=*/false);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    const nlohmann::json& cm = j["cost_model"];
+    ASSERT_EQ(cm["variants"].size(), 1u) << r.out;
+    const nlohmann::json& v = cm["variants"][0];
+    EXPECT_EQ(v["fit_shapes"].get<int>() + v["holdout_shapes"].get<int>(),
+              shapes);
+    EXPECT_EQ(cm["max_batch_tokens"], 64);
+    EXPECT_EQ(cm["fresh_max_batch_tokens"], 512);
+    EXPECT_EQ(cm["fresh_max_sequences"], 4);
+    EXPECT_EQ(cm["fresh_shapes"], 3);
+  }
+  // Without the fresh caps the fresh shapes use the calibration's.
+  const Result r = RunBench(common, /*merge_stderr=*/false);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["cost_model"]["fresh_max_batch_tokens"], 64);
+  EXPECT_EQ(j["cost_model"]["fresh_max_sequences"], 64);
 }
 
 TEST(FastrelBenchSyntheticTest, BadInputExitsWithUsageError) {
