@@ -223,8 +223,15 @@ absl::StatusOr<LengthSearchResult> SearchLengthConfigs(
   // Initial population: the full model, the fastest configuration (every
   // ratio at min_ratio) so both ends of the front are known, structured seeds
   // spanning the cost range (ratios decaying linearly to 1/2 of the range at
-  // the last layer, constant at 1/2 of it, decaying to 3/4 and 1/4, constant
-  // at 3/4), then random monotone configurations.
+  // the last layer; the first half of the layers at 1/2 of the range and the
+  // rest at min_ratio; decaying to 3/4; the first half at 1/4 and the rest at
+  // min_ratio; then decaying to 1/4, constant at 1/2 and 3/4), then random
+  // monotone configurations. The "rest at min_ratio" seeds start the search
+  // where the last layers' drops are cheap in accuracy (the last layer
+  // computes only [CLS]; bench/results/variants4-2026-11-21.md): the
+  // bundled lat-4 of models/demo-4x1-80 is [.4 .4 .05 .05], which the
+  // linear seeds never led a 96-configuration search to
+  // (bench/results/search5-2026-11-21.md).
   std::vector<Genome> initial;
   add_new(initial, Genome(layers, 0));
   add_new(initial, Genome(layers, max_level));
@@ -236,8 +243,17 @@ absl::StatusOr<LengthSearchResult> SearchLengthConfigs(
     }
     return g;
   };
-  std::vector<Genome> structured = {linear(2), Genome(layers, max_level / 2),
-                                    linear(3), linear(1),
+  auto head_then_floor = [&](int q) {
+    Genome g(layers, max_level);
+    for (int l = 0; l < layers / 2; ++l) g[l] = max_level * q / 4;
+    return g;
+  };
+  std::vector<Genome> structured = {linear(2),
+                                    head_then_floor(2),
+                                    linear(3),
+                                    head_then_floor(1),
+                                    linear(1),
+                                    Genome(layers, max_level / 2),
                                     Genome(layers, max_level * 3 / 4)};
   for (Genome& g : structured) {
     if (static_cast<int>(initial.size()) >= seeds) break;

@@ -95,6 +95,25 @@ TEST(LengthSearchTest, DefaultGridReachesFivePercent) {
   EXPECT_EQ(r->evaluated[1].length.keep_ratios, std::vector<double>(4, 0.05));
 }
 
+TEST(LengthSearchTest, SeedsIncludeHeadThenFloorConfigurations) {
+  // Default grid on 4 layers: 19 levels below 1.0. The seeds after full,
+  // the fastest and the first linear decay are the first half of the layers
+  // at 1/2 of the range (level 9: 0.55) and the rest at the floor, then the
+  // second linear decay, then the first half at 1/4 (level 4: 0.8).
+  LengthSearchOptions o;
+  o.num_layers = 4;
+  o.population = 12;  // 6 seeds
+  o.generations = 0;
+  absl::StatusOr<LengthSearchResult> r =
+      SearchLengthConfigs(o, SyntheticEvaluator());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GE(r->evaluated.size(), 6u);
+  EXPECT_EQ(r->evaluated[3].length.keep_ratios,
+            (std::vector<double>{0.55, 0.55, 0.05, 0.05}));
+  EXPECT_EQ(r->evaluated[5].length.keep_ratios,
+            (std::vector<double>{0.8, 0.8, 0.05, 0.05}));
+}
+
 TEST(LengthSearchTest, FindsTheKnownParetoFront) {
   LengthSearchOptions o = SmallOptions();
   o.num_layers = 4;
