@@ -81,25 +81,13 @@ LengthSearchOptions SmallOptions() {
   return o;
 }
 
-TEST(LengthSearchTest, DefaultGridReachesFivePercent) {
-  // The default floor is 0.05 (the bundled lat-4 keeps 0.05 in its last two
-  // layers); the fastest configuration evaluated is every ratio at it.
-  LengthSearchOptions o;
-  o.num_layers = 4;
-  o.population = 4;
-  o.generations = 0;
-  absl::StatusOr<LengthSearchResult> r =
-      SearchLengthConfigs(o, SyntheticEvaluator());
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_GE(r->evaluated.size(), 2u);
-  EXPECT_EQ(r->evaluated[1].length.keep_ratios, std::vector<double>(4, 0.05));
-}
-
-TEST(LengthSearchTest, SeedsIncludeHeadThenFloorConfigurations) {
-  // Default grid on 4 layers: 19 levels below 1.0. The seeds after full,
-  // the fastest and the first linear decay are the first half of the layers
-  // at 1/2 of the range (level 9: 0.55) and the rest at the floor, then the
-  // second linear decay, then the first half at 1/4 (level 4: 0.8).
+TEST(LengthSearchTest, DefaultSeedsReachTheFloor) {
+  // Default grid on 4 layers: floor 0.05 (the bundled lat-4 keeps 0.05 in its
+  // last two layers), 19 levels below 1.0. After the full model, the fastest
+  // configuration is every ratio at the floor; after the first linear decay
+  // come the first half of the layers at 1/2 of the range (level 9: 0.55)
+  // with the rest at the floor, the second linear decay, then the first half
+  // at 1/4 (level 4: 0.8) with the rest at the floor.
   LengthSearchOptions o;
   o.num_layers = 4;
   o.population = 12;  // 6 seeds
@@ -108,6 +96,7 @@ TEST(LengthSearchTest, SeedsIncludeHeadThenFloorConfigurations) {
       SearchLengthConfigs(o, SyntheticEvaluator());
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_GE(r->evaluated.size(), 6u);
+  EXPECT_EQ(r->evaluated[1].length.keep_ratios, std::vector<double>(4, 0.05));
   EXPECT_EQ(r->evaluated[3].length.keep_ratios,
             (std::vector<double>{0.55, 0.55, 0.05, 0.05}));
   EXPECT_EQ(r->evaluated[5].length.keep_ratios,
