@@ -7,12 +7,14 @@ target_sources(fastrel_kernels PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/sparse_format.cc
   ${CMAKE_CURRENT_LIST_DIR}/sparse_4x1_pairs.cc
   ${CMAKE_CURRENT_LIST_DIR}/sparse_gemm.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sparse_ffn.cc
   ${CMAKE_CURRENT_LIST_DIR}/int8_dense.cc)
 target_link_libraries(fastrel_kernels PUBLIC absl::strings)
 fastrel_simd_sources(fastrel_kernels FLAGS ${FASTREL_AVX2_FLAGS} SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/quantize_avx2.cc
   ${CMAKE_CURRENT_LIST_DIR}/epilogue_avx2.cc
   ${CMAKE_CURRENT_LIST_DIR}/sparse_4x1_avx2.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sparse_ffn_avx2.cc
   ${CMAKE_CURRENT_LIST_DIR}/sparse_nm_avx2.cc
   ${CMAKE_CURRENT_LIST_DIR}/int8_dense_avx2.cc)
 fastrel_simd_sources(fastrel_kernels FLAGS ${FASTREL_AVX512_FLAGS} SOURCES
@@ -27,6 +29,7 @@ fastrel_test(int8_kernels_test
     ${CMAKE_CURRENT_LIST_DIR}/epilogue_avx512_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sparse_format_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sparse_gemm_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/sparse_ffn_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sparse_4x1_pairs_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/int8_dense_test.cc
   LIBS fastrel_kernels)

@@ -61,6 +61,10 @@
 //    non-zero activations of a chunk are gathered by one vpshufb from the
 //    token's 16-byte activation window, weights are the packed 4-byte slots.
 //
+// The feed-forward pair (FFN in with GELU, FFN out) has its own fused AVX2
+// 4x1 path that keeps the intermediate activations in the tile's scratch:
+// sparse_ffn.h.
+//
 // Thread-safety: the functions are reentrant; each call uses thread-local
 // scratch. The caller runs one call per thread (workers are single threaded).
 #ifndef FASTREL_ENGINE_KERNELS_SPARSE_GEMM_H_
@@ -108,6 +112,14 @@ void Sparse4x1TileRef(const PackedSparseInt8& w, const void* x, ActType act,
                       int64_t ldx, int mt, int32_t* out, int64_t ldo);
 void Sparse4x1TileAvx2(const PackedSparseInt8& w, const void* x, ActType act,
                        int64_t ldx, int mt, int32_t* out, int64_t ldo);
+// The AVX2 4x1 tile on activations already in its scratch layout
+// (sparse_4x1_avx2_core.h: 32 bytes per input channel, x + 128 for s8 codes,
+// shift = 128; u8 codes as they are, shift = 0). next_tile: address of the
+// next tile's first activation row to prefetch (row stride next_ldx), or 0.
+void Sparse4x1ScratchTileAvx2(const PackedSparseInt8& w, const uint8_t* xt,
+                              int32_t shift, uintptr_t next_tile,
+                              int64_t next_ldx, int mt, int32_t* out,
+                              int64_t ldo);
 void Sparse4x1TileVnni(const PackedSparseInt8& w, const void* x, ActType act,
                        int64_t ldx, int mt, int32_t* out, int64_t ldo);
 void SparseNMTileRef(const PackedSparseInt8& w, const void* x, ActType act,

@@ -641,15 +641,24 @@ absl::Status BertEncoder::Forward(const PackedBatch& batch,
         LayerNorm(tr, br, H, H, lp.attention_norm.gamma.data(),
                   lp.attention_norm.beta.data(), eps, xr);
       }
-      FASTREL_RETURN_IF_ERROR(run(*o.intermediate,
-                                  {l, LinearKind::kIntermediate}, st + 4, xr,
-                                  br, F, gelu));
-      FASTREL_RETURN_IF_ERROR(ffn_q
-                                  ? o.output->ForwardQuantized(
-                                        {gelu.out_q.codes, I, gelu.out_q.scale},
-                                        br, tr, res_r, ws->states[st + 5].get())
-                                  : run(*o.output, {l, LinearKind::kOutput},
-                                        st + 5, F, br, tr, res_r));
+      // A fused pair keeps the GELU activations in its tiles' scratch.
+      absl::StatusOr<bool> fused = false;
+      if (ffn_q) {
+        fused = o.intermediate->ForwardFfnPair(*o.output, xr, br, tr, xr,
+                                               ws->states[st + 4].get());
+        FASTREL_RETURN_IF_ERROR(fused.status());
+      }
+      if (!*fused) {
+        FASTREL_RETURN_IF_ERROR(run(*o.intermediate,
+                                    {l, LinearKind::kIntermediate}, st + 4, xr,
+                                    br, F, gelu));
+        FASTREL_RETURN_IF_ERROR(
+            ffn_q ? o.output->ForwardQuantized(
+                        {gelu.out_q.codes, I, gelu.out_q.scale}, br, tr, res_r,
+                        ws->states[st + 5].get())
+                  : run(*o.output, {l, LinearKind::kOutput}, st + 5, F, br, tr,
+                        res_r));
+      }
       LayerNorm(tr, br, H, H, lp.output_norm.gamma.data(),
                 lp.output_norm.beta.data(), eps, xr);
       if (nq != ActQuant::kNone) {

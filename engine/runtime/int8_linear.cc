@@ -7,6 +7,7 @@
 #include "engine/kernels/epilogue.h"
 #include "engine/kernels/int8_dense.h"
 #include "engine/kernels/quantize.h"
+#include "engine/kernels/sparse_ffn.h"
 #include "engine/kernels/sparse_gemm.h"
 #include "engine/runtime/dnnl_engine.h"
 #include "engine/runtime/fp32_linear.h"
@@ -34,6 +35,49 @@ class Int8Linear : public LinearOp {
   std::unique_ptr<LinearState> NewState() const override {
     UseOneOmpThread();
     return std::make_unique<Int8LinearState>();
+  }
+
+  absl::StatusOr<bool> ForwardFfnPair(const LinearOp& next, const float* x,
+                                      int rows, float* y, const float* residual,
+                                      LinearState* state) const override {
+    const auto* o = dynamic_cast<const Int8Linear*>(&next);
+    if (o == nullptr) return false;
+    const Int8Linear& out = *o;
+    if (scheme_ != ActQuantScheme::kDynamicSymmetric ||
+        out.scheme_ != ActQuantScheme::kDynamicSymmetric || !w_.sparse ||
+        !out.w_.sparse || !SparseFfnFusable(*w_.sparse, *out.w_.sparse)) {
+      return false;
+    }
+    if (rows == 0) return true;
+    auto* st = static_cast<Int8LinearState*>(state);
+    const int k = w_.in;
+    st->q.resize(static_cast<size_t>(rows) * k);
+    st->scale.resize(rows);
+    if (absl::Status s = QuantizeRowsSymmetric(x, rows, k, k, st->q.data(), k,
+                                               st->scale.data());
+        !s.ok()) {
+      return s;
+    }
+    Epilogue ep1;
+    ep1.act_scale = st->scale.data();
+    ep1.weight_scale = w_.scales.data();
+    ep1.bias = w_.bias.empty() ? nullptr : w_.bias.data();
+    ep1.gelu = true;
+    Epilogue ep2;
+    ep2.weight_scale = out.w_.scales.data();
+    ep2.bias = out.w_.bias.empty() ? nullptr : out.w_.bias.data();
+    ep2.residual = residual;
+    ep2.ld_residual = residual != nullptr ? out.w_.out : 0;
+    ep2.out = y;
+    ep2.ld_out = out.w_.out;
+    if (absl::Status s = SparseFfn(*w_.sparse, *out.w_.sparse, st->q.data(),
+                                   rows, k, ep1, ep2);
+        !s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat(Describe(), " then ", out.Describe(), ": ",
+                                 s.message()));
+    }
+    return true;
   }
 
   absl::Status Forward(const float* x, int rows, float* y,

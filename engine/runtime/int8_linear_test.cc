@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/kernels/int8_types.h"
 #include "engine/kernels/quantize.h"
 #include "engine/runtime/bert_encoder.h"
 #include "engine/runtime/fp32_linear.h"
@@ -445,7 +446,9 @@ class Wrapped : public LinearOp {
 };
 
 // Quantizes every encoder-layer linear to int8 (4x1 pruned at ~50% for
-// odd layers, dense for even ones); pooler and classifier stay fp32.
+// odd layers, dense for even ones); pooler and classifier stay fp32. The
+// int8 ops are Wrapped (and listed in *wrapped), or bare when wrapped is
+// null.
 LinearFactory QuantizingFactory(bool offer_quantized,
                                 std::vector<const Wrapped*>* wrapped) {
   return [=](const LinearId& id, const DenseParams& d)
@@ -479,7 +482,7 @@ LinearFactory QuantizingFactory(bool offer_quantized,
       w.dense_q = std::move(q);
     }
     auto op = NewInt8Linear(std::move(w), ActQuantScheme::kDynamicSymmetric);
-    if (!op.ok()) return op;
+    if (!op.ok() || wrapped == nullptr) return op;
     auto wrapper = std::make_unique<Wrapped>(std::move(*op), offer_quantized);
     wrapped->push_back(wrapper.get());
     return wrapper;
@@ -628,6 +631,141 @@ TEST(QuantizedPathTest, EncoderInt8AttentionTakesProjectionCodes) {
     EXPECT_EQ(q_ops[i]->quantized_out_calls > 0, emits) << i;
     EXPECT_EQ(f_ops[i]->quantized_out_calls > 0, kind == 4) << i;
   }
+}
+
+}  // namespace
+}  // namespace fastrel
+
+namespace fastrel {
+namespace {
+
+// --- Fused feed-forward pair (LinearOp::ForwardFfnPair): the AVX2 kernels
+// only, so these tests skip where the dispatch picks another ISA; ctest also
+// runs them capped at AVX2 (int8_linear_test.avx2, engine/runtime/
+// CMakeLists.txt).
+
+bool Avx2Dispatch() { return ResolveIsa(KernelIsa::kAuto) == KernelIsa::kAvx2; }
+
+TEST(FusedFfnTest, PairEqualsTwoOpsBitwise) {
+  if (!Avx2Dispatch()) {
+    GTEST_SKIP() << "the fused pair runs on the AVX2 kernels; this CPU "
+                    "dispatches to "
+                 << KernelIsaName(ResolveIsa(KernelIsa::kAuto));
+  }
+  std::mt19937 rng(40);
+  const int h = 64, i = 256;
+  auto in_op = NewInt8Linear(RandomLayer(Fmt::k4x1, h, i, rng).int8,
+                             ActQuantScheme::kDynamicSymmetric);
+  auto out_op = NewInt8Linear(RandomLayer(Fmt::k4x1, i, h, rng).int8,
+                              ActQuantScheme::kDynamicSymmetric);
+  ASSERT_TRUE(in_op.ok() && out_op.ok());
+  auto st_in = (*in_op)->NewState(), st_out = (*out_op)->NewState();
+  for (int rows : {1, 16, 37}) {
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(rows) * h), res(rows * h);
+    for (float& v : x) v = nd(rng);
+    for (float& v : res) v = nd(rng);
+    // Two ops: GELU output as per-token codes, then the output op on them.
+    std::vector<int8_t> codes(static_cast<size_t>(rows) * i);
+    std::vector<float> scales(rows), want(rows * h), got(rows * h, -1.0f);
+    LinearEpilogue gelu;
+    gelu.activation = Activation::kGelu;
+    gelu.quantize_out = ActQuant::kPerTokenSymmetricS8;
+    gelu.out_q = {codes.data(), i, scales.data()};
+    ASSERT_TRUE(
+        (*in_op)->Forward(x.data(), rows, nullptr, gelu, st_in.get()).ok());
+    LinearEpilogue add;
+    add.residual = res.data();
+    ASSERT_TRUE((*out_op)
+                    ->ForwardQuantized({codes.data(), i, scales.data()}, rows,
+                                       want.data(), add, st_out.get())
+                    .ok());
+    absl::StatusOr<bool> fused = (*in_op)->ForwardFfnPair(
+        **out_op, x.data(), rows, got.data(), res.data(), st_in.get());
+    ASSERT_TRUE(fused.ok()) << fused.status();
+    ASSERT_TRUE(*fused) << "rows " << rows;
+    EXPECT_EQ(got, want) << "rows " << rows;
+  }
+}
+
+TEST(FusedFfnTest, PairsWithoutAFusedKernelComputeNothing) {
+  std::mt19937 rng(41);
+  auto make = [&](Fmt fmt, int in, int out, ActQuantScheme scheme) {
+    Layer l = RandomLayer(fmt, in, out, rng);
+    l.int8.static_act_scale = 0.05f;
+    auto op = NewInt8Linear(std::move(l.int8), scheme);
+    EXPECT_TRUE(op.ok()) << op.status();
+    return std::move(*op);
+  };
+  const auto sym = ActQuantScheme::kDynamicSymmetric;
+  auto sparse_in = make(Fmt::k4x1, 32, 64, sym);
+  auto sparse_out = make(Fmt::k4x1, 64, 32, sym);
+  auto dense_out = make(Fmt::kDense, 64, 32, sym);
+  auto nm_in = make(Fmt::k2of4, 32, 64, sym);
+  auto asym_out = make(Fmt::k4x1, 64, 32, ActQuantScheme::kDynamicAsymmetric);
+  auto static_in = make(Fmt::k4x1, 32, 64, ActQuantScheme::kStaticSymmetric);
+  auto unchained = make(Fmt::k4x1, 32, 32, sym);  // 32 inputs, not 64
+  Layer f = RandomLayer(Fmt::kDense, 64, 32, rng);
+  auto fp32_out = NewFp32Linear(f.fp32);
+  ASSERT_TRUE(fp32_out.ok());
+  std::vector<float> x(2 * 32, 0.5f), y(2 * 32, -3.0f);
+  struct Pair {
+    const LinearOp* in;
+    const LinearOp* out;
+    const char* what;
+  };
+  for (const Pair& p : {Pair{sparse_in.get(), dense_out.get(), "dense out"},
+                        Pair{nm_in.get(), sparse_out.get(), "2:4 in"},
+                        Pair{sparse_in.get(), asym_out.get(), "asym out"},
+                        Pair{static_in.get(), sparse_out.get(), "static in"},
+                        Pair{sparse_in.get(), unchained.get(), "unchained"},
+                        Pair{sparse_in.get(), fp32_out->get(), "fp32 out"},
+                        Pair{fp32_out->get(), sparse_out.get(), "fp32 in"}}) {
+    auto st = p.in->NewState();
+    absl::StatusOr<bool> fused =
+        p.in->ForwardFfnPair(*p.out, x.data(), 2, y.data(), nullptr, st.get());
+    ASSERT_TRUE(fused.ok()) << p.what << ": " << fused.status();
+    EXPECT_FALSE(*fused) << p.what;
+    EXPECT_EQ(y, std::vector<float>(y.size(), -3.0f)) << p.what;
+  }
+  // The sparse symmetric pair fuses exactly where the AVX2 kernels run.
+  auto st = sparse_in->NewState();
+  absl::StatusOr<bool> fused = sparse_in->ForwardFfnPair(
+      *sparse_out, x.data(), 2, y.data(), nullptr, st.get());
+  ASSERT_TRUE(fused.ok()) << fused.status();
+  EXPECT_EQ(*fused, Avx2Dispatch());
+}
+
+// The encoder takes the fused pair in the layers whose FFN is sparse 4x1
+// (bare ops) and the two-op quantized path behind Wrapped ops (which do not
+// forward ForwardFfnPair): bitwise equal logits, with and without dropping,
+// over two 128-row feed-forward blocks.
+TEST(FusedFfnTest, EncoderWithFusedPairsEqualsTwoOpPathBitwise) {
+  if (!Avx2Dispatch()) {
+    GTEST_SKIP() << "the fused pair runs on the AVX2 kernels; this CPU "
+                    "dispatches to "
+                 << KernelIsaName(ResolveIsa(KernelIsa::kAuto));
+  }
+  std::vector<const Wrapped*> ops;
+  auto fused = BertEncoder::Create(RandomEncoderParams(8),
+                                   QuantizingFactory(true, nullptr), "fused");
+  auto two_op = BertEncoder::Create(RandomEncoderParams(8),
+                                    QuantizingFactory(true, &ops), "two-op");
+  ASSERT_TRUE(fused.ok()) << fused.status();
+  ASSERT_TRUE(two_op.ok()) << two_op.status();
+  auto ws1 = (*fused)->NewWorkspace();
+  auto ws2 = (*two_op)->NewWorkspace();
+  const PackedBatch batch = testutil::RandomPackedBatch({70, 3, 80, 1, 55}, 13);
+  for (const LengthConfig& length :
+       {LengthConfig{}, LengthConfig{{0.8, 0.5, 0.3}}}) {
+    std::vector<float> a(5, 1), b(5, 2);
+    ASSERT_TRUE((*fused)->Forward(batch, length, ws1.get(), a).ok());
+    ASSERT_TRUE((*two_op)->Forward(batch, length, ws2.get(), b).ok());
+    EXPECT_EQ(a, b);
+  }
+  // The two-op encoder's odd-layer FFN-out ops ran on codes (ops per layer:
+  // query, key, value, attention_output, intermediate, output).
+  EXPECT_GT(ops[6 + 5]->quantized_calls, 0);
 }
 
 }  // namespace

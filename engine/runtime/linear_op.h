@@ -168,6 +168,24 @@ class LinearOp {
   virtual bool CanQuantizeOutput(ActQuant scheme) const {
     return scheme == ActQuant::kNone;
   }
+
+  // --- Optional fused feed-forward pair (default: not supported). ---
+  //
+  // y = next(GELU(this(x))) with `residual` added by next's epilogue
+  // (nullable; [rows x next.out_features()] like y, row stride
+  // next.out_features(), not aliasing y), bit-identical to
+  //   Forward(x, rows, codes, {kGelu, quantize_out = next.input_quant()})
+  //   next.ForwardQuantized(codes, rows, y, {residual})
+  // but without materializing the intermediate activations. Returns false,
+  // computing nothing, when this pair has no fused kernel (the default; the
+  // caller then runs the two ops). `state` is this op's (from NewState());
+  // same threading rules as Forward.
+  virtual absl::StatusOr<bool> ForwardFfnPair(const LinearOp& next,
+                                              const float* x, int rows,
+                                              float* y, const float* residual,
+                                              LinearState* state) const {
+    return false;
+  }
 };
 
 // Builds the LinearOp for layer `id` from its PyTorch weights.
