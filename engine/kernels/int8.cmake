@@ -20,7 +20,8 @@ fastrel_simd_sources(fastrel_kernels FLAGS ${FASTREL_AVX2_FLAGS} SOURCES
 fastrel_simd_sources(fastrel_kernels FLAGS ${FASTREL_AVX512_FLAGS} SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/epilogue_avx512.cc
   ${CMAKE_CURRENT_LIST_DIR}/quantize_avx512.cc
-  ${CMAKE_CURRENT_LIST_DIR}/sparse_vnni.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/sparse_vnni.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sparse_ffn_vnni.cc)
 
 fastrel_test(int8_kernels_test
   SOURCES

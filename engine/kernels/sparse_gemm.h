@@ -120,6 +120,11 @@ void Sparse4x1ScratchTileAvx2(const PackedSparseInt8& w, const uint8_t* xt,
                               int32_t shift, uintptr_t next_tile,
                               int64_t next_ldx, int mt, int32_t* out,
                               int64_t ldo);
+// The VNNI 4x1 tile at 64 tokens on activations already transposed
+// (sparse_vnni_core.h: 64 bytes per input channel, x + 128 for s8 codes).
+// Needs IsaAvailable(kAvx512Vnni).
+void Sparse4x1ScratchTileVnni64(const PackedSparseInt8& w, const uint8_t* xq,
+                                bool s8, int mt, int32_t* out, int64_t ldo);
 void Sparse4x1TileVnni(const PackedSparseInt8& w, const void* x, ActType act,
                        int64_t ldx, int mt, int32_t* out, int64_t ldo);
 void SparseNMTileRef(const PackedSparseInt8& w, const void* x, ActType act,

@@ -18,8 +18,8 @@
 // epilogue (LinearEpilogue::quantize_out; not after tanh).
 // Fused feed-forward pair (LinearOp::ForwardFfnPair): a sparse 4x1 op with
 // dynamic per-token symmetric activations and GELU, followed by another
-// such op, runs as one pass of engine/kernels/sparse_ffn.h where the AVX2
-// kernels are in use (elsewhere the pair reports false: two ops).
+// such op, runs as one pass of engine/kernels/sparse_ffn.h where the AVX2 or
+// VNNI kernels are in use (elsewhere the pair reports false: two ops).
 // Thread safety: the ops are immutable after creation; Forward may run
 // concurrently with distinct LinearStates (the LinearOp contract). The
 // factory returned by Int8LinearFactory is not thread-safe (it consumes its

@@ -639,17 +639,21 @@ TEST(QuantizedPathTest, EncoderInt8AttentionTakesProjectionCodes) {
 namespace fastrel {
 namespace {
 
-// --- Fused feed-forward pair (LinearOp::ForwardFfnPair): the AVX2 kernels
-// only, so these tests skip where the dispatch picks another ISA; ctest also
-// runs them capped at AVX2 (int8_linear_test.avx2, engine/runtime/
-// CMakeLists.txt).
+// --- Fused feed-forward pair (LinearOp::ForwardFfnPair): on the AVX2 and
+// AVX-512 VNNI kernels, so these tests skip where the dispatch picks the
+// scalar reference; ctest also runs them capped at AVX2
+// (int8_linear_test.avx2, engine/runtime/CMakeLists.txt), so a VNNI machine
+// tests both.
 
-bool Avx2Dispatch() { return ResolveIsa(KernelIsa::kAuto) == KernelIsa::kAvx2; }
+bool FusedDispatch() {
+  const KernelIsa isa = ResolveIsa(KernelIsa::kAuto);
+  return isa == KernelIsa::kAvx2 || isa == KernelIsa::kAvx512Vnni;
+}
 
 TEST(FusedFfnTest, PairEqualsTwoOpsBitwise) {
-  if (!Avx2Dispatch()) {
-    GTEST_SKIP() << "the fused pair runs on the AVX2 kernels; this CPU "
-                    "dispatches to "
+  if (!FusedDispatch()) {
+    GTEST_SKIP() << "the fused pair runs on the AVX2 and VNNI kernels; this "
+                    "CPU dispatches to "
                  << KernelIsaName(ResolveIsa(KernelIsa::kAuto));
   }
   std::mt19937 rng(40);
@@ -660,7 +664,7 @@ TEST(FusedFfnTest, PairEqualsTwoOpsBitwise) {
                               ActQuantScheme::kDynamicSymmetric);
   ASSERT_TRUE(in_op.ok() && out_op.ok());
   auto st_in = (*in_op)->NewState(), st_out = (*out_op)->NewState();
-  for (int rows : {1, 16, 37}) {
+  for (int rows : {1, 16, 37, 100}) {  // AVX2 / VNNI tiles and tails
     std::normal_distribution<float> nd(0.0f, 1.0f);
     std::vector<float> x(static_cast<size_t>(rows) * h), res(rows * h);
     for (float& v : x) v = nd(rng);
@@ -728,12 +732,12 @@ TEST(FusedFfnTest, PairsWithoutAFusedKernelComputeNothing) {
     EXPECT_FALSE(*fused) << p.what;
     EXPECT_EQ(y, std::vector<float>(y.size(), -3.0f)) << p.what;
   }
-  // The sparse symmetric pair fuses exactly where the AVX2 kernels run.
+  // The sparse symmetric pair fuses exactly where the SIMD kernels run.
   auto st = sparse_in->NewState();
   absl::StatusOr<bool> fused = sparse_in->ForwardFfnPair(
       *sparse_out, x.data(), 2, y.data(), nullptr, st.get());
   ASSERT_TRUE(fused.ok()) << fused.status();
-  EXPECT_EQ(*fused, Avx2Dispatch());
+  EXPECT_EQ(*fused, FusedDispatch());
 }
 
 // The encoder takes the fused pair in the layers whose FFN is sparse 4x1
@@ -741,9 +745,9 @@ TEST(FusedFfnTest, PairsWithoutAFusedKernelComputeNothing) {
 // forward ForwardFfnPair): bitwise equal logits, with and without dropping,
 // over two 128-row feed-forward blocks.
 TEST(FusedFfnTest, EncoderWithFusedPairsEqualsTwoOpPathBitwise) {
-  if (!Avx2Dispatch()) {
-    GTEST_SKIP() << "the fused pair runs on the AVX2 kernels; this CPU "
-                    "dispatches to "
+  if (!FusedDispatch()) {
+    GTEST_SKIP() << "the fused pair runs on the AVX2 and VNNI kernels; this "
+                    "CPU dispatches to "
                  << KernelIsaName(ResolveIsa(KernelIsa::kAuto));
   }
   std::vector<const Wrapped*> ops;
