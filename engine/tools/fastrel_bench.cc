@@ -2,7 +2,7 @@
 //
 //   fastrel-bench --model DIR [--variant full | --all_variants]
 //                 [--data dev.tsv] [--batch 32] [--batches 50] [--warmup 3]
-//                 [--workers 0] [--keep_ratios r1,...] [--json]
+//                 [--workers 0] [--keep_ratios r1,...] [--interleave] [--json]
 //                 [--cost_model [--cost_budget_ms 2000] [--cost_min_shapes 40]
 //                  [--cost_shapes 40]
 //                  [--cost_clock cpu|wall] [--cost_features 1+T+Q]
@@ -30,7 +30,9 @@
 //    as % of this CPU's single-thread oneDNN fp32 and int8 GEMM peak (also
 //    timed on thread CPU time).
 // Every run of one invocation uses exactly the same batches, so --compare
-// and --all_variants print throughput ratios to the first run.
+// and --all_variants print throughput ratios to the first run; with
+// --interleave the single-worker timings of the runs alternate batch by
+// batch, so the ratios do not drift with the load of a shared machine.
 // --cost_model calibrates the per-variant cost model (engine/runtime/
 // cost_model.h) on the runs, then times fresh random batch shapes and
 // reports the relative error of predicted vs measured batch time.
@@ -86,6 +88,12 @@ ABSL_FLAG(std::string, attention, "",
           "DIR@fp32 / DIR@int8 in --compare overrides it per directory.");
 ABSL_FLAG(bool, all_variants, false,
           "Run every variant of the model (one result each).");
+ABSL_FLAG(bool, interleave, false,
+          "Time the single-worker figures of all runs (--compare, "
+          "--all_variants, --synthetic_format) batch by batch in turn "
+          "instead of one run after the other, so a slow phase of a shared "
+          "machine hits every run alike (steadier ratios; with --compare "
+          "the models also evict each other's weights from cache).");
 ABSL_FLAG(std::string, compare, "",
           "Comma-separated model directories to run on the same batches "
           "(instead of --model); prints throughput ratios to the first.");
@@ -226,6 +234,37 @@ absl::StatusOr<WorkerTimes> RunWorker(const Encoder& encoder,
       t.wall_ms.push_back(
           std::chrono::duration<double, std::milli>(t1 - t0).count());
       t.cpu_ms.push_back(c1 - c0);
+    }
+  }
+  return t;
+}
+
+// Like RunWorker for several (encoder, length) runs at once, batch by batch
+// in turn (batch i of run 0, of run 1, ..., then batch i + 1), so a slow
+// phase of a shared machine hits every run alike (--interleave).
+absl::StatusOr<std::vector<WorkerTimes>> RunInterleaved(
+    const std::vector<std::pair<const Encoder*, LengthConfig>>& runs,
+    const std::vector<PackedBatch>& batches, int warmup) {
+  std::vector<std::unique_ptr<Workspace>> ws;
+  for (const auto& r : runs) ws.push_back(r.first->NewWorkspace());
+  std::vector<WorkerTimes> t(runs.size());
+  std::vector<float> logits;
+  for (int i = -warmup; i < static_cast<int>(batches.size()); ++i) {
+    const PackedBatch& b = batches[(i + batches.size()) % batches.size()];
+    logits.resize(b.num_sequences());
+    for (size_t r = 0; r < runs.size(); ++r) {
+      const auto t0 = Clock::now();
+      const double c0 = ThreadCpuMs();
+      absl::Status s =
+          runs[r].first->Forward(b, runs[r].second, ws[r].get(), logits);
+      const double c1 = ThreadCpuMs();
+      const auto t1 = Clock::now();
+      if (!s.ok()) return s;
+      if (i >= 0) {
+        t[r].wall_ms.push_back(
+            std::chrono::duration<double, std::milli>(t1 - t0).count());
+        t[r].cpu_ms.push_back(c1 - c0);
+      }
     }
   }
   return t;
@@ -697,13 +736,29 @@ int Main(const std::string& command) {
   int workers = absl::GetFlag(FLAGS_workers);
   if (workers == 0) workers = static_cast<int>(cores.size());
   json results = json::array();
-  for (const Run& run : runs) {
-    // One worker pinned to one core.
-    absl::StatusOr<WorkerTimes> single;
+  absl::StatusOr<std::vector<WorkerTimes>> interleaved;
+  const bool interleave = absl::GetFlag(FLAGS_interleave);
+  if (interleave) {
+    std::vector<std::pair<const Encoder*, LengthConfig>> pairs;
+    for (const Run& run : runs) pairs.emplace_back(run.encoder, run.length);
     std::thread([&] {
       PinToCore(cores[0]);
-      single = RunWorker(*run.encoder, run.length, batches, warmup);
+      interleaved = RunInterleaved(pairs, batches, warmup);
     }).join();
+    if (!interleaved.ok()) return Fail(interleaved.status());
+  }
+  for (size_t run_index = 0; run_index < runs.size(); ++run_index) {
+    const Run& run = runs[run_index];
+    // One worker pinned to one core.
+    absl::StatusOr<WorkerTimes> single;
+    if (interleave) {
+      single = (*interleaved)[run_index];
+    } else {
+      std::thread([&] {
+        PinToCore(cores[0]);
+        single = RunWorker(*run.encoder, run.length, batches, warmup);
+      }).join();
+    }
     if (!single.ok()) return Fail(single.status());
     double total_ms = 0, cpu_ms = 0;
     for (double m : single->wall_ms) total_ms += m;
@@ -757,6 +812,7 @@ int Main(const std::string& command) {
         {"cpu", GetCpuFeatures().ToString()},
         {"batch", batch},
         {"batches", num_batches},
+        {"interleaved", interleave},
         {"avg_tokens_per_pair", avg_tokens},
         {"pairs_per_s", pairs_per_s},
         {"pairs_per_s_cpu", 1000.0 * batch * num_batches / cpu_ms},

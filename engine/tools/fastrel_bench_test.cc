@@ -101,6 +101,32 @@ TEST(FastrelBenchSyntheticTest, CostModelShapeCountsAndFreshCaps) {
   EXPECT_EQ(j["cost_model"]["fresh_max_sequences"], 64);
 }
 
+// --interleave: every run is still timed on every batch (its own figures,
+// ratios to the first), and the JSON says how the runs were timed.
+TEST(FastrelBenchSyntheticTest, InterleavedRuns) {
+  for (bool interleave : {true, false}) {
+    SCOPED_TRACE(interleave);
+    const Result r = RunBench(
+        std::string("--synthetic tiny --synthetic_format fp32,dense-int8,"
+                    "4x1:0.5 --batch 2 --batches 3 --warmup 1 --workers -1 "
+                    "--json") +
+            (interleave ? " --interleave" : ""),
+        /*merge_stderr=*/false);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    const nlohmann::json& res = j["results"];
+    ASSERT_EQ(res.size(), 3u) << r.out;
+    for (const nlohmann::json& x : res) {
+      EXPECT_EQ(x["interleaved"], interleave);
+      EXPECT_EQ(x["batches"], 3);
+      EXPECT_GT(x["pairs_per_s_cpu"].get<double>(), 0);
+      EXPECT_GT(x["p99_ms"].get<double>(), 0);
+    }
+    EXPECT_GT(res[2]["speedup_vs_first_cpu"].get<double>(), 0);
+  }
+}
+
 TEST(FastrelBenchSyntheticTest, BadInputExitsWithUsageError) {
   struct Case {
     const char* flags;
