@@ -41,7 +41,7 @@ void UnfusedVnniTile(const PackedSparseInt8& w1, const PackedSparseInt8& w2,
   const int n1 = w1.n();
   thread_local std::vector<int32_t> acc1;
   thread_local std::vector<int8_t> codes;
-  const int64_t ld1 = n1 % 512 == 0 ? n1 + 16 : n1;
+  const int64_t ld1 = internal::Int32TileStride(n1);
   acc1.resize(static_cast<size_t>(mt) * ld1);
   codes.resize(static_cast<size_t>(mt) * n1);
   internal::Sparse4x1TileVnni(w1, x, ActType::kS8, ldx, mt, acc1.data(), ld1);
@@ -106,9 +106,7 @@ absl::Status SparseFfn(const PackedSparseInt8& w1, const PackedSparseInt8& w2,
   uint8_t* xh = h_codes[0].v;
   thread_local std::vector<int32_t> tile;
   const int n = w2.n();
-  // Row stride of the int32 tile: as in SparseGemm (rows a multiple of 2 KB
-  // apart would share L1 sets).
-  const int64_t ld = n % 512 == 0 ? n + 16 : n;
+  const int64_t ld = internal::Int32TileStride(n);
   tile.resize(static_cast<size_t>(tile_m) * ld);
   for (int m0 = 0; m0 < m; m0 += tile_m) {
     const int mt = std::min(tile_m, m - m0);

@@ -142,9 +142,7 @@ absl::Status Gemm(const PackedSparseInt8& w, const void* x, ActType act, int m,
   thread_local std::vector<int32_t> tile;
   const int n = w.n();
   const int tm = kernel->tile_m;
-  // Tile rows a multiple of 2 KB apart (n = 1024, 3072) map the kernel's
-  // per-row-block stores to one L1 set; 64 bytes of padding spreads them.
-  const int64_t ld = n % 512 == 0 ? n + 16 : n;
+  const int64_t ld = internal::Int32TileStride(n);
   tile.resize(static_cast<size_t>(tm) * ld);
   const auto* xb = static_cast<const uint8_t*>(x);
   for (int m0 = 0; m0 < m; m0 += tm) {

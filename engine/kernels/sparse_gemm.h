@@ -133,6 +133,10 @@ void SparseNMTileAvx2(const PackedSparseInt8& w, const void* x, ActType act,
                       int64_t ldx, int mt, int32_t* out, int64_t ldo);
 void SparseNMTileVnni(const PackedSparseInt8& w, const void* x, ActType act,
                       int64_t ldx, int mt, int32_t* out, int64_t ldo);
+// Row stride (int32 elements) of an int32 result tile with n columns: rows a
+// multiple of 2 KB apart (n = 1024, 3072) map the kernels' per-row-block
+// stores to one L1 set; 64 bytes of padding spreads them.
+inline int64_t Int32TileStride(int n) { return n % 512 == 0 ? n + 16 : n; }
 constexpr int kSparseTileM = 16;
 constexpr int kSparseTileMVnni4x1 = 64;
 }  // namespace internal

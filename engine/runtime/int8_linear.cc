@@ -51,13 +51,7 @@ class Int8Linear : public LinearOp {
     if (rows == 0) return true;
     auto* st = static_cast<Int8LinearState*>(state);
     const int k = w_.in;
-    st->q.resize(static_cast<size_t>(rows) * k);
-    st->scale.resize(rows);
-    if (absl::Status s = QuantizeRowsSymmetric(x, rows, k, k, st->q.data(), k,
-                                               st->scale.data());
-        !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = QuantizeSymmetric(x, rows, st); !s.ok()) return s;
     Epilogue ep1;
     ep1.act_scale = st->scale.data();
     ep1.weight_scale = w_.scales.data();
@@ -90,12 +84,7 @@ class Int8Linear : public LinearOp {
     Epilogue ep;
     switch (scheme_) {
       case ActQuantScheme::kDynamicSymmetric: {
-        st->scale.resize(rows);
-        if (absl::Status s = QuantizeRowsSymmetric(x, rows, k, k, st->q.data(),
-                                                   k, st->scale.data());
-            !s.ok()) {
-          return s;
-        }
+        if (absl::Status s = QuantizeSymmetric(x, rows, st); !s.ok()) return s;
         ep.act_scale = st->scale.data();
         break;
       }
@@ -168,6 +157,17 @@ class Int8Linear : public LinearOp {
   }
 
  private:
+  // x [rows x in] -> per-token symmetric s8 codes and scales in st (the
+  // kDynamicSymmetric input of Forward and of the fused pair).
+  absl::Status QuantizeSymmetric(const float* x, int rows,
+                                 Int8LinearState* st) const {
+    const int k = w_.in;
+    st->q.resize(static_cast<size_t>(rows) * k);
+    st->scale.resize(rows);
+    return QuantizeRowsSymmetric(x, rows, k, k, st->q.data(), k,
+                                 st->scale.data());
+  }
+
   // The GEMM + fused epilogue on quantized input codes (row stride ld);
   // `ep` carries the input's activation scales (and zero points).
   absl::Status Run(const int8_t* codes, int64_t ld, int rows, float* y,
