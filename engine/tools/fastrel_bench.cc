@@ -213,35 +213,11 @@ struct WorkerTimes {
   std::vector<double> wall_ms, cpu_ms;
 };
 
-// Runs warmup + all batches on the calling thread; per-batch milliseconds.
-absl::StatusOr<WorkerTimes> RunWorker(const Encoder& encoder,
-                                      const LengthConfig& length,
-                                      const std::vector<PackedBatch>& batches,
-                                      int warmup) {
-  std::unique_ptr<Workspace> ws = encoder.NewWorkspace();
-  std::vector<float> logits;
-  WorkerTimes t;
-  for (int i = -warmup; i < static_cast<int>(batches.size()); ++i) {
-    const PackedBatch& b = batches[(i + batches.size()) % batches.size()];
-    logits.resize(b.num_sequences());
-    const auto t0 = Clock::now();
-    const double c0 = ThreadCpuMs();
-    absl::Status s = encoder.Forward(b, length, ws.get(), logits);
-    const double c1 = ThreadCpuMs();
-    const auto t1 = Clock::now();
-    if (!s.ok()) return s;
-    if (i >= 0) {
-      t.wall_ms.push_back(
-          std::chrono::duration<double, std::milli>(t1 - t0).count());
-      t.cpu_ms.push_back(c1 - c0);
-    }
-  }
-  return t;
-}
-
-// Like RunWorker for several (encoder, length) runs at once, batch by batch
-// in turn (batch i of run 0, of run 1, ..., then batch i + 1), so a slow
-// phase of a shared machine hits every run alike (--interleave).
+// Runs warmup + all batches of several (encoder, length) runs on the calling
+// thread, batch by batch in turn (batch i of run 0, of run 1, ..., then
+// batch i + 1), so a slow phase of a shared machine hits every run alike
+// (--interleave); per run, per-batch milliseconds. Each run has its own
+// Workspace.
 absl::StatusOr<std::vector<WorkerTimes>> RunInterleaved(
     const std::vector<std::pair<const Encoder*, LengthConfig>>& runs,
     const std::vector<PackedBatch>& batches, int warmup) {
@@ -268,6 +244,17 @@ absl::StatusOr<std::vector<WorkerTimes>> RunInterleaved(
     }
   }
   return t;
+}
+
+// One run: warmup + all batches on the calling thread.
+absl::StatusOr<WorkerTimes> RunWorker(const Encoder& encoder,
+                                      const LengthConfig& length,
+                                      const std::vector<PackedBatch>& batches,
+                                      int warmup) {
+  absl::StatusOr<std::vector<WorkerTimes>> t =
+      RunInterleaved({{&encoder, length}}, batches, warmup);
+  if (!t.ok()) return t.status();
+  return std::move(t->front());
 }
 
 double Percentile(std::vector<double> v, double q) {
