@@ -358,6 +358,11 @@ absl::Status WriteCompiledModel(const std::string& source_dir,
                      " exists and is not a compiled fastrel model; refusing "
                      "to replace it"));
   }
+  if (const fs::path parent = out.parent_path();
+      !parent.empty() && !fs::create_directories(parent, ec) && ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", parent.string(), ": ", ec.message()));
+  }
   info.set_format_version(kCompiledFormatVersion);
   info.clear_layers();
   absl::StatusOr<std::string> weights = BuildWeights(contents, &info);

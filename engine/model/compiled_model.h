@@ -84,11 +84,12 @@ bool IsCompiledModelDir(const std::string& dir);
 // Writes the compiled model to `output_dir` atomically: everything goes to a
 // fresh temporary directory beside it which is renamed into place at the end
 // (an existing compiled model at output_dir is replaced; any other existing
-// path is ALREADY_EXISTS). On error the temporary directory is removed and
-// output_dir is untouched. `info` supplies the descriptive fields; this
-// function sets format_version, layers, weights_file/bytes/checksum.
-// Copies config.json, vocab.txt and (if present) tokenizer_config.json from
-// `source_dir`.
+// path is ALREADY_EXISTS; missing parent directories are created, e.g. for
+// a variant weight set at <model>/weights/NAME). On error the temporary
+// directory is removed and output_dir is untouched. `info` supplies the
+// descriptive fields; this function sets format_version, layers,
+// weights_file/bytes/checksum. Copies config.json, vocab.txt and (if present)
+// tokenizer_config.json from `source_dir`.
 absl::Status WriteCompiledModel(const std::string& source_dir,
                                 const std::string& output_dir,
                                 const CompiledModelContents& contents,

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/model/bert_weights.h"
 #include "engine/model/compiled_model.h"
@@ -38,14 +39,29 @@ absl::StatusOr<TokenizerOptions> ReadTokenizerOptions(const std::string& path) {
   return options;
 }
 
-// The variants of a model directory: "full" plus those of variants.textproto
-// (policy in variants_file.h). Extension point: a compiled model with
-// variants on other weights registers their encoders in Model::encoders_.
-std::vector<Variant> DefaultVariants(const std::string& dir, int num_layers,
-                                     std::vector<std::string>* warnings) {
-  VariantsReadResult r = ReadVariantsFile(dir, num_layers);
-  *warnings = std::move(r.warnings);
-  return std::move(r.variants);
+// Loads the compiled weights `name` of the model in `dir` (see
+// variants_file.h): they must be compiled from the same source model as the
+// primary weights (`source_checksum`) and fit `config`.
+absl::StatusOr<std::unique_ptr<BertEncoder>> LoadVariantWeights(
+    const std::string& dir, const std::string& name, const ModelConfig& config,
+    const std::string& source_checksum, const ModelLoadOptions& options) {
+  const std::string wdir = VariantWeightsDir(dir, name);
+  if (!IsCompiledModelDir(wdir)) {
+    return absl::NotFoundError(absl::StrCat(
+        wdir, " holds no compiled model (no ", kCompiledInfoFile, ")"));
+  }
+  CompiledLoadOptions co;
+  co.attention = options.attention;
+  absl::StatusOr<LoadedCompiledModel> compiled =
+      LoadCompiledModel(wdir, config, co);
+  if (!compiled.ok()) return compiled.status();
+  if (compiled->info.source_checksum() != source_checksum) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(wdir, " was compiled from another model (source_checksum ",
+                     compiled->info.source_checksum(),
+                     "; this model's source is ", source_checksum, ")"));
+  }
+  return std::move(compiled->encoder);
 }
 
 }  // namespace
@@ -76,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
   }
   m->tokenizer_ = std::make_unique<Tokenizer>(std::move(*tokenizer));
 
+  std::string source_checksum;  // of the fp32 model the weights come from
   if (IsCompiledModelDir(dir)) {
     // A fastrel-compile output: int8 / sparse weights, validated on load.
     CompiledLoadOptions co;
@@ -84,12 +101,14 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
         LoadCompiledModel(dir, m->config_, co);
     if (!compiled.ok()) return compiled.status();
     m->version_ = compiled->info.weights_checksum();
+    source_checksum = compiled->info.source_checksum();
     m->encoders_.emplace_back("", std::move(compiled->encoder));
   } else {
     absl::StatusOr<std::unique_ptr<SafetensorsFile>> weights =
         SafetensorsFile::Open(dir + "/model.safetensors");
     if (!weights.ok()) return weights.status();
     m->version_ = Fnv1a64Hex((*weights)->bytes());
+    source_checksum = m->version_;
     absl::StatusOr<BertParams> params = LoadBertParams(**weights, m->config_);
     if (!params.ok()) return params.status();
     weights->reset();  // unmap: the params hold fp32 copies
@@ -106,8 +125,35 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
   if (options.max_seq_len > 0) {
     m->max_seq_len_ = std::min(m->max_seq_len_, options.max_seq_len);
   }
-  m->variants_ =
-      DefaultVariants(dir, m->config_.num_hidden_layers, &m->variant_warnings_);
+  VariantsReadResult read = ReadVariantsFile(dir, m->config_.num_hidden_layers);
+  m->variant_warnings_ = std::move(read.warnings);
+  // Each named weight set once; a variant whose weights do not load is
+  // skipped with a warning, like any other bad variant.
+  absl::flat_hash_map<std::string, std::string> failed;  // name -> why
+  for (Variant& v : read.variants) {
+    if (v.weights.empty() || failed.contains(v.weights)) continue;
+    const bool loaded =
+        std::any_of(m->encoders_.begin(), m->encoders_.end(),
+                    [&](const auto& e) { return e.first == v.weights; });
+    if (loaded) continue;
+    absl::StatusOr<std::unique_ptr<BertEncoder>> enc = LoadVariantWeights(
+        dir, v.weights, m->config_, source_checksum, options);
+    if (enc.ok()) {
+      m->encoders_.emplace_back(v.weights, std::move(*enc));
+    } else {
+      failed[v.weights] = std::string(enc.status().message());
+    }
+  }
+  for (Variant& v : read.variants) {
+    if (auto it = failed.find(v.weights); it != failed.end()) {
+      m->variant_warnings_.push_back(
+          absl::StrCat(dir, "/", kVariantsFileName, ": variant \"", v.name,
+                       "\" skipped: its weights \"", v.weights,
+                       "\" do not load: ", it->second));
+    } else {
+      m->variants_.push_back(std::move(v));
+    }
+  }
   return m;
 }
 

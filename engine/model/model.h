@@ -54,6 +54,14 @@ class Model {
   // directory (one holding fastrel_model.textproto, see compiled_model.h)
   // loads its int8 / sparse encoder instead, and version() is its
   // weights_checksum; its variants come from the same variants.textproto.
+  // Variant weights (variants_file.h): each weights name used by a valid
+  // variant is loaded once from weights/NAME/ (a compiled model of the same
+  // source model: its source_checksum must be the primary's source, and its
+  // shapes this config's; attention as for the primary); when a set does
+  // not load (missing, corrupt, another model), every variant using it is
+  // skipped with a warning naming the variant, the set and the reason, and
+  // Load still succeeds. version() covers the primary weights only; each
+  // variant set is checked against its own weights_checksum.
   // Errors name the file (and tensor) that is wrong: NOT_FOUND for a missing
   // file, INVALID_ARGUMENT / DATA_LOSS for a malformed one.
   static absl::StatusOr<std::unique_ptr<Model>> Load(
@@ -75,7 +83,8 @@ class Model {
   const std::vector<std::string>& variant_warnings() const {
     return variant_warnings_;
   }
-  // The encoder that runs `variant` (a variant of this model).
+  // The encoder that runs `variant`, which must be one of variants() (each
+  // of whose weights is loaded); the primary encoder for weights "".
   const Encoder& encoder(const Variant& variant) const;
 
  private:

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -36,10 +37,15 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
 
 // Why `v` is not a usable variant for a model of `num_layers` layers, or "".
 std::string VariantProblem(const fastrel::v1::VariantProto& v, int num_layers) {
-  if (!v.weights().empty()) {
-    return absl::StrCat("weights \"", v.weights(),
-                        "\" are not supported (only \"\", the model's primary "
-                        "weights, for now)");
+  if (!v.weights().empty() && !IsValidWeightsName(v.weights())) {
+    return absl::StrCat("weights \"", absl::CEscape(v.weights()),
+                        "\" is not a weights name (1-", kMaxWeightsNameLength,
+                        " characters of A-Z a-z 0-9 _ -; \"\" = the primary "
+                        "weights)");
+  }
+  if (v.name() == kFullVariantName && !v.weights().empty()) {
+    return "the name \"full\" is reserved for the full model on the primary "
+           "weights (weights \"\")";
   }
   LengthConfig length;
   length.keep_ratios.assign(v.length().keep_ratios().begin(),
@@ -73,6 +79,21 @@ Variant FromProto(const fastrel::v1::VariantProto& v) {
 }
 
 }  // namespace
+
+bool IsValidWeightsName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxWeightsNameLength) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                    (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string VariantWeightsDir(const std::string& model_dir,
+                              const std::string& weights) {
+  return absl::StrCat(model_dir, "/", kVariantWeightsDirName, "/", weights);
+}
 
 Variant FullVariant() {
   Variant full;

@@ -11,17 +11,19 @@
 //    when it has no name) and the reason; the other variants are kept. Bad =
 //    empty name, a name already used by an earlier variant, a length config
 //    that fails LengthConfig::Validate(num_layers) (wrong number of layers,
-//    ratio outside (0, 1], not non-increasing), weights other than "" (only
-//    the primary weights exist for now), auc outside [0, 1] or
+//    ratio outside (0, 1], not non-increasing), weights that are neither ""
+//    nor a valid weights name (IsValidWeightsName), auc outside [0, 1] or
 //    relative_cost < 0 (or NaN);
-//  - "full" is reserved for the full model: a "full" entry with a non-full
-//    length config is skipped (warning); a valid one keeps its measured auc,
+//  - "full" is reserved for the full model on the primary weights: a "full"
+//    entry with a non-full length config or other weights is skipped
+//    (warning); a valid one keeps its measured auc,
 //    auc_data and relative_cost. "full" is always variants[0] (moved there,
 //    or added with relative_cost 1.0 if missing);
 //  - the other variants keep the file's order (most accurate first).
 #ifndef FASTREL_ENGINE_MODEL_VARIANTS_FILE_H_
 #define FASTREL_ENGINE_MODEL_VARIANTS_FILE_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +39,21 @@ namespace fastrel {
 inline constexpr char kVariantsFileName[] = "variants.textproto";
 // Name of the always-present full-model variant.
 inline constexpr char kFullVariantName[] = "full";
+
+// Variant weights. A variant whose `weights` is a name W (not "") runs on the
+// compiled weights in `<model dir>/weights/W/` (a fastrel-compile output
+// directory of the same source model, e.g. written with
+// `fastrel-compile --output <model dir>/weights/W ...`); "" = the model's
+// primary weights. Model::Load loads each named set once and checks it (see
+// model.h); this file only checks the name's syntax.
+inline constexpr char kVariantWeightsDirName[] = "weights";
+inline constexpr size_t kMaxWeightsNameLength = 64;
+// True when `name` is 1..kMaxWeightsNameLength characters of [A-Za-z0-9_-]
+// (so it is one path component: no '/', no "..", no hidden files).
+bool IsValidWeightsName(std::string_view name);
+// `model_dir`/weights/`weights`.
+std::string VariantWeightsDir(const std::string& model_dir,
+                              const std::string& weights);
 
 // The variants of a model and what was wrong with its variants file. A plain
 // value.

@@ -161,7 +161,7 @@ TEST(VariantsFileTest, BadNamesAndFieldsAreSkipped) {
       R"pb(variants { name: "" }
            variants { name: "a" }
            variants { name: "a" auc: 0.5 }
-           variants { name: "w" weights: "int8" }
+           variants { name: "w" weights: "../int8" }
            variants { name: "auc" auc: 1.5 }
            variants { name: "cost" relative_cost: -1 }
            variants {
@@ -177,12 +177,43 @@ TEST(VariantsFileTest, BadNamesAndFieldsAreSkipped) {
             std::string::npos);
   EXPECT_NE(r.warnings[1].find("\"a\" skipped: the name is used"),
             std::string::npos);
-  EXPECT_NE(r.warnings[2].find("weights \"int8\" are not supported"),
+  EXPECT_NE(r.warnings[2].find("weights \"../int8\" is not a weights name"),
             std::string::npos);
   EXPECT_NE(r.warnings[3].find("auc 1.5"), std::string::npos);
   EXPECT_NE(r.warnings[4].find("relative_cost -1"), std::string::npos);
   EXPECT_NE(r.warnings[5].find("reserved for the full model"),
             std::string::npos);
+}
+
+TEST(VariantsFileTest, WeightsNamesArePathComponents) {
+  for (const char* good : {"int8", "sparse-90", "A_b-9"}) {
+    EXPECT_TRUE(IsValidWeightsName(good)) << good;
+  }
+  for (const std::string& bad :
+       {std::string(""), std::string("."), std::string(".."),
+        std::string("a/b"), std::string("../x"), std::string(".hidden"),
+        std::string("a b"), std::string("a\0b", 3),
+        std::string(kMaxWeightsNameLength + 1, 'w')}) {
+    EXPECT_FALSE(IsValidWeightsName(bad)) << bad;
+  }
+  EXPECT_TRUE(IsValidWeightsName(std::string(kMaxWeightsNameLength, 'w')));
+  EXPECT_EQ(VariantWeightsDir("/m", "fast"), "/m/weights/fast");
+
+  // A valid name is kept (Model::Load loads the set); "full" must stay on
+  // the primary weights.
+  VariantsReadResult r = ParseVariants(
+      R"pb(variants { name: "full" weights: "fast" }
+           variants {
+             name: "fast"
+             weights: "fast"
+             length { keep_ratios: [ 0.9, 0.8, 0.7, 0.6 ] }
+           })pb",
+      kLayers, "v");
+  EXPECT_EQ(Names(r.variants), (std::vector<std::string>{"full", "fast"}));
+  EXPECT_EQ(r.variants[0].weights, "");
+  EXPECT_EQ(r.variants[1].weights, "fast");
+  ExpectOneWarning(r, {"\"full\" skipped", "primary weights"});
+  EXPECT_EQ(VariantsToProto(r.variants).variants(1).weights(), "fast");
 }
 
 class VariantsDirTest : public ::testing::Test {
