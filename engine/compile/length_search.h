@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,10 @@ struct EvaluatedConfig {
   // Ratios on the search grid; for the full model every ratio is 1.0.
   LengthConfig length;
   LengthObjective objective;
+  // The weight set the objective was measured on ("" = the model's primary
+  // weights). The length search leaves it ""; a caller searching several
+  // sets (variant_search.h) tags its points before merging them.
+  std::string weights = "";
 };
 
 // Evaluates one configuration; a non-OK status aborts the search with it.

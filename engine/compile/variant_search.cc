@@ -111,17 +111,6 @@ absl::StatusOr<ScoredRun> Score(const Encoder& encoder,
   return run;
 }
 
-std::string RatiosString(const LengthConfig& c) {
-  if (c.keep_ratios.empty()) return "full";
-  return absl::StrCat("[",
-                      absl::StrJoin(c.keep_ratios, ",",
-                                    [](std::string* out, double r) {
-                                      absl::StrAppend(
-                                          out, absl::StrFormat("%.2f", r));
-                                    }),
-                      "]");
-}
-
 absl::Status CheckOptions(const SearchOptions& o) {
   if (o.search_data.empty()) {
     return absl::InvalidArgumentError(
@@ -141,6 +130,21 @@ absl::Status CheckOptions(const SearchOptions& o) {
 }
 
 }  // namespace
+
+std::string SearchPointString(const std::string& weights,
+                              const LengthConfig& length) {
+  std::string ratios = "full";
+  if (!length.keep_ratios.empty()) {
+    ratios = absl::StrCat("[",
+                          absl::StrJoin(length.keep_ratios, ",",
+                                        [](std::string* out, double r) {
+                                          absl::StrAppend(
+                                              out, absl::StrFormat("%.2f", r));
+                                        }),
+                          "]");
+  }
+  return weights.empty() ? ratios : absl::StrCat(weights, ":", ratios);
+}
 
 absl::StatusOr<VariantSearchResult> SearchVariants(
     const Model& model, const SearchOptions& options) {
@@ -172,7 +176,31 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
       model, *pairs, sample, options.batch_size, options.max_query_tokens);
 
   const Variant& primary = model.variants().front();
-  const Encoder& encoder = model.encoder(primary);
+  // The weight sets searched: the primary weights first, then
+  // options.weights in order.
+  std::vector<std::string> set_names = {primary.weights};
+  std::vector<const Encoder*> set_encoders = {&model.encoder(primary)};
+  std::vector<std::unique_ptr<Encoder>> owned_sets;
+  for (const std::string& w : options.weights) {
+    if (w.empty() ||
+        std::find(set_names.begin(), set_names.end(), w) != set_names.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "weights: \"", w,
+          "\" is empty or given twice (the primary weights are always "
+          "searched)"));
+    }
+    absl::StatusOr<std::unique_ptr<Encoder>> enc = model.LoadWeightSet(w);
+    if (!enc.ok()) return enc.status();
+    set_names.push_back(w);
+    set_encoders.push_back(enc->get());
+    owned_sets.push_back(std::move(*enc));
+  }
+  auto encoder_of = [&](const std::string& w) -> const Encoder& {
+    const size_t k =
+        std::find(set_names.begin(), set_names.end(), w) - set_names.begin();
+    return *set_encoders[k < set_names.size() ? k : 0];
+  };
+  const Encoder& encoder = *set_encoders[0];
   VariantSearchResult result;
   result.search_rows = static_cast<int>(sample_rows);
   result.data_rows = static_cast<int>(total);
@@ -199,11 +227,13 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
   // per-batch times are the reference for every other cost.
   std::vector<double> reference_cpu;
   int evaluations = 0;
+  size_t current_set = 0;  // index into set_names / set_encoders
   LengthEvaluator evaluate =
       [&](const LengthConfig& config) -> absl::StatusOr<LengthObjective> {
     LengthConfig run_config = config;
     if (config.is_full()) run_config.keep_ratios.clear();
-    absl::StatusOr<ScoredRun> run = Score(encoder, run_config, search_set, 1);
+    absl::StatusOr<ScoredRun> run =
+        Score(*set_encoders[current_set], run_config, search_set, 1);
     if (!run.ok()) return run.status();
     absl::StatusOr<double> auc = Auc(run->scores, search_set.labels);
     if (!auc.ok()) return auc.status();
@@ -217,15 +247,32 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
     const LengthObjective obj{*auc, ratios.empty() ? 1.0 : Median(ratios)};
     ++evaluations;
     log(absl::StrFormat("eval %3d %-28s auc %.4f cost %.3f", evaluations,
-                        RatiosString(config), obj.auc, obj.cost));
+                        SearchPointString(set_names[current_set], config),
+                        obj.auc, obj.cost));
     return obj;
   };
   LengthSearchOptions search_options = options.search;
   search_options.num_layers = model.config().num_hidden_layers;
-  absl::StatusOr<LengthSearchResult> search =
-      SearchLengthConfigs(search_options, evaluate);
-  if (!search.ok()) return search.status();
-  result.search = std::move(*search);
+  // One search per weight set (costs relative to the primary full model,
+  // which the first search evaluates first); the sets' points are merged
+  // into one front.
+  for (current_set = 0; current_set < set_names.size(); ++current_set) {
+    absl::StatusOr<LengthSearchResult> search =
+        SearchLengthConfigs(search_options, evaluate);
+    if (!search.ok()) return search.status();
+    for (EvaluatedConfig& p : search->evaluated) {
+      p.weights = set_names[current_set];
+    }
+    if (current_set == 0) {
+      result.search = std::move(*search);
+    } else {
+      result.search.evaluated.insert(result.search.evaluated.end(),
+                                     search->evaluated.begin(),
+                                     search->evaluated.end());
+      result.search.generations_run += search->generations_run;
+    }
+  }
+  result.search.front = ParetoFront(result.search.evaluated);
 
   // Candidates along the front (costs relative to the full model = 1.0).
   const int final_candidates =
@@ -255,24 +302,29 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
   for (size_t i = 0; i < candidates.size(); ++i) {
     double auc = candidates[i].objective.auc;
     if (sample_is_all) {
-      log(absl::StrFormat("candidate %-28s auc %.4f on %s (the sample)",
-                          RatiosString(candidates[i].length), auc,
-                          result.auc_data));
+      log(absl::StrFormat(
+          "candidate %-28s auc %.4f on %s (the sample)",
+          SearchPointString(candidates[i].weights, candidates[i].length), auc,
+          result.auc_data));
     } else {
       LengthConfig length = candidates[i].length;
       if (i == 0) length.keep_ratios.clear();
+      if (length.is_full()) length.keep_ratios.clear();
       absl::StatusOr<ScoredRun> run =
-          Score(encoder, length, all_set, options.eval_threads);
+          Score(encoder_of(candidates[i].weights), length, all_set,
+                options.eval_threads);
       if (!run.ok()) return run.status();
       absl::StatusOr<double> all_auc = Auc(run->scores, all_set.labels);
       if (!all_auc.ok()) return all_auc.status();
       auc = *all_auc;
-      log(absl::StrFormat("recheck %-28s auc %.4f on %s (sample %.4f)",
-                          RatiosString(candidates[i].length), auc,
-                          result.auc_data, candidates[i].objective.auc));
+      log(absl::StrFormat(
+          "recheck %-28s auc %.4f on %s (sample %.4f)",
+          SearchPointString(candidates[i].weights, candidates[i].length), auc,
+          result.auc_data, candidates[i].objective.auc));
     }
-    result.candidates.push_back(
-        {candidates[i].length, {auc, candidates[i].objective.cost}});
+    result.candidates.push_back({candidates[i].length,
+                                 {auc, candidates[i].objective.cost},
+                                 candidates[i].weights});
     sample_objectives.push_back(candidates[i].objective);
   }
   FrontSelectionOptions final_selection = options.selection;
@@ -285,12 +337,13 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
   for (size_t i = 0; i < chosen.size(); ++i) {
     Variant v;
     v.name = i == 0 ? "full" : absl::StrCat("lat-", i);
-    v.weights = primary.weights;
-    if (i > 0) v.length = chosen[i].length;
+    v.weights = chosen[i].weights;
+    if (i > 0 && !chosen[i].length.is_full()) v.length = chosen[i].length;
     v.auc = chosen[i].objective.auc;
     v.auc_data = result.auc_data;
     for (size_t c = 0; c < candidates.size(); ++c) {
-      if (candidates[c].length.keep_ratios == chosen[i].length.keep_ratios) {
+      if (candidates[c].length.keep_ratios == chosen[i].length.keep_ratios &&
+          candidates[c].weights == chosen[i].weights) {
         result.sample_objectives.push_back(sample_objectives[c]);
         break;
       }
@@ -310,7 +363,8 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
   for (int rep = 0; rep < options.timing_repeats; ++rep) {
     for (size_t i = 0; i < result.variants.size(); ++i) {
       absl::StatusOr<ScoredRun> run =
-          Score(encoder, result.variants[i].length, timing, 1);
+          Score(encoder_of(result.variants[i].weights),
+                result.variants[i].length, timing, 1);
       if (!run.ok()) return run.status();
       double sum = 0;
       for (double t : run->batch_cpu_s) sum += t;
@@ -329,7 +383,8 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
   for (size_t i = 1; i < result.variants.size(); ++i) {
     if (result.variants[i].relative_cost >= 1.0) {
       log(absl::StrFormat("dropped %s: measured cost %.3f >= full",
-                          RatiosString(result.variants[i].length),
+                          SearchPointString(result.variants[i].weights,
+                                            result.variants[i].length),
                           result.variants[i].relative_cost));
       continue;
     }

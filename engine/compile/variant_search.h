@@ -51,6 +51,13 @@ struct SearchOptions {
   // Threads for the AUC re-evaluation on the full file (timing always runs on
   // one thread). Scores do not depend on it.
   int eval_threads = 1;
+  // Variant weight sets (names under <model>/weights/, see variants_file.h)
+  // searched besides the primary weights: each gets its own length search
+  // (same options and seed); costs stay relative to the primary full model,
+  // the points of all sets form one front, and a chosen variant keeps its
+  // set's name (a set's full length is a candidate too). Empty = the primary
+  // weights only.
+  std::vector<std::string> weights;
   // Optional progress lines (one per evaluation and stage).
   std::function<void(std::string_view)> progress;
 };
@@ -77,13 +84,20 @@ struct VariantSearchResult {
 };
 
 // Runs the whole search on the primary weights of `model` (its variants()[0]
-// encoder), on the calling thread (plus eval_threads - 1 helpers for the
-// final AUC). Deterministic choice of configurations for a given seed up to
-// the noise of the measured costs. INVALID_ARGUMENT for bad options or data
-// without both labels; errors reading the data or running the encoder are
-// returned as is.
+// encoder) and on options.weights (loaded with Model::LoadWeightSet; a set
+// that does not load is returned as its error), on the calling thread (plus
+// eval_threads - 1 helpers for the final AUC). Deterministic choice of
+// configurations for a given seed up to the noise of the measured costs.
+// INVALID_ARGUMENT for bad options or data without both labels; errors reading
+// the data or running the encoder are returned as is.
 absl::StatusOr<VariantSearchResult> SearchVariants(
     const Model& model, const SearchOptions& options);
+
+// A search point as the logs and tools print it: "[0.90,0.70,...]" (or
+// "full" for an empty config) on the primary weights, "NAME:[...]" on the
+// weight set NAME.
+std::string SearchPointString(const std::string& weights,
+                              const LengthConfig& length);
 
 // For fastrel-compile --search-variants: loads the model in `dir` (HF or
 // compiled; Model::Load), runs SearchVariants on it and writes the chosen

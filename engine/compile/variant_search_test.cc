@@ -37,12 +37,14 @@ std::string DevHead(const std::string& dir, int rows) {
 // AUC of `length` on `path` scored the way fastrel-eval does: batches of 32
 // in file order, query cut to 32 tokens.
 double IndependentAuc(const Model& model, const std::string& path,
-                      const LengthConfig& length) {
+                      const LengthConfig& length,
+                      const Encoder* weights = nullptr) {
   ReadPairsOptions read;
   read.require_labels = true;
   auto pairs = ReadLabeledPairs(path, read);
   EXPECT_TRUE(pairs.ok());
-  const Encoder& encoder = model.encoder(model.variants()[0]);
+  const Encoder& encoder =
+      weights != nullptr ? *weights : model.encoder(model.variants()[0]);
   auto ws = encoder.NewWorkspace();
   std::vector<float> scores;
   std::vector<int> labels;
@@ -191,6 +193,73 @@ TEST_F(VariantSearchTest, WrittenVariantsLoadWithTheModel) {
     EXPECT_EQ(got[i].auc_data, "head.tsv (96 rows)");
     EXPECT_EQ(got[i].relative_cost, r->variants[i].relative_cost);
   }
+}
+
+TEST_F(VariantSearchTest, SearchesAcrossWeightSets) {
+  const std::string dir = FreshDir("weights");
+  const std::string data = DevHead(dir, 96);
+  // The fp32 demo model with the bundled 80% 4x1 int8 compile of it as the
+  // weight set "sparse80": far cheaper, so the merged front must use it.
+  const std::string model_dir = dir + "/model";
+  std::filesystem::create_directories(model_dir + "/weights");
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt",
+                        "tokenizer_config.json"}) {
+    std::filesystem::create_symlink(std::string(kModelDir) + "/" + f,
+                                    model_dir + "/" + f);
+  }
+  std::filesystem::create_directory_symlink(
+      FASTREL_SOURCE_DIR "/models/demo-4x1-80",
+      VariantWeightsDir(model_dir, "sparse80"));
+  SearchOptions o = SmallOptions(data);
+  o.search_rows = 64;
+  o.num_variants = 4;
+  o.weights = {"sparse80"};
+  absl::StatusOr<VariantSearchResult> r = SearchAndWriteVariants(model_dir, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  size_t on_set = 0;
+  for (const EvaluatedConfig& p : r->search.evaluated) {
+    on_set += p.weights == "sparse80";
+  }
+  EXPECT_GT(on_set, 0u);
+  EXPECT_LT(on_set, r->search.evaluated.size());
+  EXPECT_EQ(r->search.evaluated.front().weights, "");  // the reference
+  ASSERT_GE(r->variants.size(), 2u);
+  EXPECT_EQ(r->variants[0].weights, "");
+
+  absl::StatusOr<std::unique_ptr<Model>> loaded = Model::Load(model_dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Model& m = **loaded;
+  EXPECT_TRUE(m.variant_warnings().empty());
+  ASSERT_EQ(m.variants().size(), r->variants.size());
+  int sparse_variants = 0;
+  for (size_t i = 1; i < m.variants().size(); ++i) {
+    const Variant& v = m.variants()[i];
+    SCOPED_TRACE(v.name);
+    EXPECT_EQ(v.weights, r->variants[i].weights);
+    EXPECT_LT(v.relative_cost, 1.0);
+    constexpr double kAucTolerance = 1e-9;  // same batches, same code
+    EXPECT_NEAR(v.auc, IndependentAuc(m, data, v.length, &m.encoder(v)),
+                kAucTolerance);
+    if (v.weights == "sparse80") {
+      ++sparse_variants;
+      EXPECT_NE(&m.encoder(v), &m.encoder(m.variants()[0]));
+    }
+  }
+  EXPECT_GT(sparse_variants, 0);
+
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{
+           {""}, {"sparse80", "sparse80"}, {"../model"}}) {
+    o.weights = bad;
+    EXPECT_EQ(SearchVariants(m, o).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad.back();
+  }
+  o.weights = {"nosuch"};
+  absl::Status missing = SearchVariants(m, o).status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("weights/nosuch"), std::string::npos)
+      << missing;
 }
 
 TEST_F(VariantSearchTest, RejectsBadDataAndOptions) {

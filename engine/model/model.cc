@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/model/bert_weights.h"
 #include "engine/model/compiled_model.h"
@@ -74,6 +75,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
   }
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;
+  m->options_ = options;
   absl::StatusOr<ModelConfig> config =
       ModelConfig::FromFile(dir + "/config.json");
   if (!config.ok()) return config.status();
@@ -92,7 +94,6 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
   }
   m->tokenizer_ = std::make_unique<Tokenizer>(std::move(*tokenizer));
 
-  std::string source_checksum;  // of the fp32 model the weights come from
   if (IsCompiledModelDir(dir)) {
     // A fastrel-compile output: int8 / sparse weights, validated on load.
     CompiledLoadOptions co;
@@ -101,14 +102,14 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
         LoadCompiledModel(dir, m->config_, co);
     if (!compiled.ok()) return compiled.status();
     m->version_ = compiled->info.weights_checksum();
-    source_checksum = compiled->info.source_checksum();
+    m->source_checksum_ = compiled->info.source_checksum();
     m->encoders_.emplace_back("", std::move(compiled->encoder));
   } else {
     absl::StatusOr<std::unique_ptr<SafetensorsFile>> weights =
         SafetensorsFile::Open(dir + "/model.safetensors");
     if (!weights.ok()) return weights.status();
     m->version_ = Fnv1a64Hex((*weights)->bytes());
-    source_checksum = m->version_;
+    m->source_checksum_ = m->version_;
     absl::StatusOr<BertParams> params = LoadBertParams(**weights, m->config_);
     if (!params.ok()) return params.status();
     weights->reset();  // unmap: the params hold fp32 copies
@@ -136,8 +137,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
         std::any_of(m->encoders_.begin(), m->encoders_.end(),
                     [&](const auto& e) { return e.first == v.weights; });
     if (loaded) continue;
-    absl::StatusOr<std::unique_ptr<BertEncoder>> enc = LoadVariantWeights(
-        dir, v.weights, m->config_, source_checksum, options);
+    absl::StatusOr<std::unique_ptr<Encoder>> enc = m->LoadWeightSet(v.weights);
     if (enc.ok()) {
       m->encoders_.emplace_back(v.weights, std::move(*enc));
     } else {
@@ -155,6 +155,19 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
     }
   }
   return m;
+}
+
+absl::StatusOr<std::unique_ptr<Encoder>> Model::LoadWeightSet(
+    const std::string& name) const {
+  if (!IsValidWeightsName(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", absl::CEscape(name), "\" is not a weights name (1-",
+                     kMaxWeightsNameLength, " characters of A-Z a-z 0-9 _ -)"));
+  }
+  absl::StatusOr<std::unique_ptr<BertEncoder>> enc =
+      LoadVariantWeights(dir_, name, config_, source_checksum_, options_);
+  if (!enc.ok()) return enc.status();
+  return std::unique_ptr<Encoder>(std::move(*enc));
 }
 
 const Variant* Model::FindVariant(std::string_view name) const {

@@ -83,6 +83,13 @@ class Model {
   const std::vector<std::string>& variant_warnings() const {
     return variant_warnings_;
   }
+  // Loads the variant weight set `name` (weights/NAME/, checked as in Load)
+  // into a new encoder owned by the caller, whether or not a variant uses it
+  // (the variant search tries sets before any variant names them).
+  // INVALID_ARGUMENT for a name that is not IsValidWeightsName; NOT_FOUND /
+  // INVALID_ARGUMENT / DATA_LOSS naming the directory when it does not load.
+  absl::StatusOr<std::unique_ptr<Encoder>> LoadWeightSet(
+      const std::string& name) const;
   // The encoder that runs `variant`, which must be one of variants() (each
   // of whose weights is loaded); the primary encoder for weights "".
   const Encoder& encoder(const Variant& variant) const;
@@ -97,6 +104,10 @@ class Model {
   int max_seq_len_ = 0;
   std::vector<Variant> variants_;
   std::vector<std::string> variant_warnings_;
+  // Checksum of the fp32 model the weights were made from, and the load
+  // options (for variant weight sets).
+  std::string source_checksum_;
+  ModelLoadOptions options_;
   // Encoders by weights name; "" = primary.
   std::vector<std::pair<std::string, std::unique_ptr<Encoder>>> encoders_;
 };

@@ -22,8 +22,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "engine/compile/variant_search.h"
 #include "engine/kernels/cpu_features.h"
 #include "engine/model/model.h"
@@ -57,20 +58,15 @@ ABSL_FLAG(int, eval_threads, 1,
 ABSL_FLAG(std::string, output, "",
           "Directory for variants.textproto (default: --model).");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of text.");
+ABSL_FLAG(std::string, search_weights, "",
+          "Comma-separated variant weight sets (compiled models in "
+          "--model/weights/NAME, e.g. written by fastrel-compile --output "
+          "MODEL/weights/NAME) searched besides the primary weights, e.g. "
+          "across sparsity levels; chosen variants on a set name it (with "
+          "--output, the sets must exist in that directory too).");
 
 namespace fastrel {
 namespace {
-
-std::string Ratios(const LengthConfig& c) {
-  if (c.keep_ratios.empty()) return "full";
-  return absl::StrCat("[",
-                      absl::StrJoin(c.keep_ratios, ",",
-                                    [](std::string* out, double r) {
-                                      absl::StrAppend(
-                                          out, absl::StrFormat("%.2f", r));
-                                    }),
-                      "]");
-}
 
 int Main() {
   const std::string dir = absl::GetFlag(FLAGS_model);
@@ -101,6 +97,10 @@ int Main() {
   options.search.max_evaluations = absl::GetFlag(FLAGS_max_evaluations);
   options.search.grid_step = absl::GetFlag(FLAGS_grid_step);
   options.search.min_ratio = absl::GetFlag(FLAGS_min_ratio);
+  for (absl::string_view w : absl::StrSplit(absl::GetFlag(FLAGS_search_weights),
+                                            ',', absl::SkipWhitespace())) {
+    options.weights.emplace_back(absl::StripAsciiWhitespace(w));
+  }
   options.progress = [](std::string_view line) {
     std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
   };
@@ -132,13 +132,15 @@ int Main() {
   if (json) {
     nlohmann::json front = nlohmann::json::array();
     for (const EvaluatedConfig& p : result->search.front) {
-      front.push_back({{"keep_ratios", p.length.keep_ratios},
+      front.push_back({{"weights", p.weights},
+                       {"keep_ratios", p.length.keep_ratios},
                        {"auc", p.objective.auc},
                        {"relative_cost", p.objective.cost}});
     }
     nlohmann::json candidates = nlohmann::json::array();
     for (const EvaluatedConfig& p : result->candidates) {
-      candidates.push_back({{"keep_ratios", p.length.keep_ratios},
+      candidates.push_back({{"weights", p.weights},
+                            {"keep_ratios", p.length.keep_ratios},
                             {"auc", p.objective.auc},
                             {"sample_cost", p.objective.cost}});
     }
@@ -147,6 +149,7 @@ int Main() {
       const Variant& v = result->variants[i];
       variants.push_back(
           {{"name", v.name},
+           {"weights", v.weights},
            {"keep_ratios", v.length.keep_ratios},
            {"auc", v.auc},
            {"auc_drop", full_auc - v.auc},
@@ -184,21 +187,23 @@ int Main() {
   std::printf("Pareto front on the search sample (cost = CPU time / full):\n");
   for (const EvaluatedConfig& p : result->search.front) {
     std::printf("  %-28s auc %.4f  cost %.3f  speedup %.2fx\n",
-                Ratios(p.length).c_str(), p.objective.auc, p.objective.cost,
+                SearchPointString(p.weights, p.length).c_str(), p.objective.auc,
+                p.objective.cost,
                 p.objective.cost > 0 ? 1.0 / p.objective.cost : 0.0);
   }
   std::printf("candidates re-measured on %s (sample cost):\n",
               result->auc_data.c_str());
   for (const EvaluatedConfig& p : result->candidates) {
-    std::printf("  %-28s auc %.4f  cost %.3f\n", Ratios(p.length).c_str(),
-                p.objective.auc, p.objective.cost);
+    std::printf("  %-28s auc %.4f  cost %.3f\n",
+                SearchPointString(p.weights, p.length).c_str(), p.objective.auc,
+                p.objective.cost);
   }
   std::printf("variants (AUC on %s, cost re-measured):\n",
               result->auc_data.c_str());
   for (const Variant& v : result->variants) {
     std::printf("  %-6s %-28s auc %.4f (%+.4f)  cost %.3f  speedup %.2fx\n",
-                v.name.c_str(), Ratios(v.length).c_str(), v.auc,
-                v.auc - full_auc, v.relative_cost,
+                v.name.c_str(), SearchPointString(v.weights, v.length).c_str(),
+                v.auc, v.auc - full_auc, v.relative_cost,
                 v.relative_cost > 0 ? 1.0 / v.relative_cost : 0.0);
   }
   std::printf("wrote %s/variants.textproto\n", out_dir.c_str());
