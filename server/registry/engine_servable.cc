@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -122,6 +123,12 @@ absl::StatusOr<std::shared_ptr<const Servable>> LoadEngineServable(
     return absl::Status(model.status().code(),
                         absl::StrCat("loading model '", name, "' from ", dir,
                                      ": ", model.status().message()));
+  }
+  // Skipped variants (bad entries, weight sets that do not load) do not fail
+  // the load; the operator sees why in the log.
+  for (const std::string& w : (*model)->variant_warnings()) {
+    std::fprintf(stderr, "fastrel-server: model '%s': %s\n", name.c_str(),
+                 w.c_str());
   }
   if ((*model)->variants().empty()) {
     return absl::FailedPreconditionError(
