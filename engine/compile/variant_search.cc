@@ -308,8 +308,7 @@ absl::StatusOr<VariantSearchResult> SearchVariants(
           result.auc_data));
     } else {
       LengthConfig length = candidates[i].length;
-      if (i == 0) length.keep_ratios.clear();
-      if (length.is_full()) length.keep_ratios.clear();
+      if (length.is_full()) length.keep_ratios.clear();  // [0] and sets' full
       absl::StatusOr<ScoredRun> run =
           Score(encoder_of(candidates[i].weights), length, all_set,
                 options.eval_threads);

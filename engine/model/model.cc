@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/model/bert_weights.h"
 #include "engine/model/compiled_model.h"
@@ -38,31 +37,6 @@ absl::StatusOr<TokenizerOptions> ReadTokenizerOptions(const std::string& path) {
     options.do_lower_case = it->get<bool>();
   }
   return options;
-}
-
-// Loads the compiled weights `name` of the model in `dir` (see
-// variants_file.h): they must be compiled from the same source model as the
-// primary weights (`source_checksum`) and fit `config`.
-absl::StatusOr<std::unique_ptr<BertEncoder>> LoadVariantWeights(
-    const std::string& dir, const std::string& name, const ModelConfig& config,
-    const std::string& source_checksum, const ModelLoadOptions& options) {
-  const std::string wdir = VariantWeightsDir(dir, name);
-  if (!IsCompiledModelDir(wdir)) {
-    return absl::NotFoundError(absl::StrCat(
-        wdir, " holds no compiled model (no ", kCompiledInfoFile, ")"));
-  }
-  CompiledLoadOptions co;
-  co.attention = options.attention;
-  absl::StatusOr<LoadedCompiledModel> compiled =
-      LoadCompiledModel(wdir, config, co);
-  if (!compiled.ok()) return compiled.status();
-  if (compiled->info.source_checksum() != source_checksum) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(wdir, " was compiled from another model (source_checksum ",
-                     compiled->info.source_checksum(),
-                     "; this model's source is ", source_checksum, ")"));
-  }
-  return std::move(compiled->encoder);
 }
 
 }  // namespace
@@ -159,15 +133,27 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(
 
 absl::StatusOr<std::unique_ptr<Encoder>> Model::LoadWeightSet(
     const std::string& name) const {
-  if (!IsValidWeightsName(name)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", absl::CEscape(name), "\" is not a weights name (1-",
-                     kMaxWeightsNameLength, " characters of A-Z a-z 0-9 _ -)"));
+  if (std::string p = WeightsNameProblem(name); !p.empty()) {
+    return absl::InvalidArgumentError(p);
   }
-  absl::StatusOr<std::unique_ptr<BertEncoder>> enc =
-      LoadVariantWeights(dir_, name, config_, source_checksum_, options_);
-  if (!enc.ok()) return enc.status();
-  return std::unique_ptr<Encoder>(std::move(*enc));
+  // A compiled model of the same source model as the primary weights.
+  const std::string wdir = VariantWeightsDir(dir_, name);
+  if (!IsCompiledModelDir(wdir)) {
+    return absl::NotFoundError(absl::StrCat(
+        wdir, " holds no compiled model (no ", kCompiledInfoFile, ")"));
+  }
+  CompiledLoadOptions co;
+  co.attention = options_.attention;
+  absl::StatusOr<LoadedCompiledModel> compiled =
+      LoadCompiledModel(wdir, config_, co);
+  if (!compiled.ok()) return compiled.status();
+  if (compiled->info.source_checksum() != source_checksum_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(wdir, " was compiled from another model (source_checksum ",
+                     compiled->info.source_checksum(),
+                     "; this model's source is ", source_checksum_, ")"));
+  }
+  return std::unique_ptr<Encoder>(std::move(compiled->encoder));
 }
 
 const Variant* Model::FindVariant(std::string_view name) const {

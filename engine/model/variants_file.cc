@@ -37,11 +37,8 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
 
 // Why `v` is not a usable variant for a model of `num_layers` layers, or "".
 std::string VariantProblem(const fastrel::v1::VariantProto& v, int num_layers) {
-  if (!v.weights().empty() && !IsValidWeightsName(v.weights())) {
-    return absl::StrCat("weights \"", absl::CEscape(v.weights()),
-                        "\" is not a weights name (1-", kMaxWeightsNameLength,
-                        " characters of A-Z a-z 0-9 _ -; \"\" = the primary "
-                        "weights)");
+  if (!v.weights().empty()) {
+    if (std::string p = WeightsNameProblem(v.weights()); !p.empty()) return p;
   }
   if (v.name() == kFullVariantName && !v.weights().empty()) {
     return "the name \"full\" is reserved for the full model on the primary "
@@ -88,6 +85,15 @@ bool IsValidWeightsName(std::string_view name) {
     if (!ok) return false;
   }
   return true;
+}
+
+std::string WeightsNameProblem(std::string_view name) {
+  if (IsValidWeightsName(name)) return "";
+  return absl::StrCat(
+      "weights \"", absl::CEscape(absl::string_view(name.data(), name.size())),
+      "\" is not a weights name (1-", kMaxWeightsNameLength,
+      " characters of A-Z a-z 0-9 _ -; \"\" = the primary "
+      "weights)");
 }
 
 std::string VariantWeightsDir(const std::string& model_dir,

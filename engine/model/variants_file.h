@@ -51,6 +51,9 @@ inline constexpr size_t kMaxWeightsNameLength = 64;
 // True when `name` is 1..kMaxWeightsNameLength characters of [A-Za-z0-9_-]
 // (so it is one path component: no '/', no "..", no hidden files).
 bool IsValidWeightsName(std::string_view name);
+// "" when IsValidWeightsName(name), else the message naming the problem
+// (for the variants file and for Model::LoadWeightSet).
+std::string WeightsNameProblem(std::string_view name);
 // `model_dir`/weights/`weights`.
 std::string VariantWeightsDir(const std::string& model_dir,
                               const std::string& weights);
