@@ -101,6 +101,22 @@ void SelectBlockMask(const std::vector<double>& wd,
   }
 }
 
+// The mask of the zeros already in `w` (1 = kept): unstructured, every
+// nonzero weight; 4x1, every block of 4 rows in one column with a nonzero.
+std::vector<uint8_t> SourceZerosMask(absl::Span<const float> w, int64_t rows,
+                                     int64_t cols, Pattern pattern) {
+  std::vector<uint8_t> mask(static_cast<size_t>(rows * cols));
+  const int64_t group = pattern == Pattern::k4x1 ? 4 : 1;
+  for (int64_t r0 = 0; r0 < rows; r0 += group) {
+    for (int64_t c = 0; c < cols; ++c) {
+      uint8_t any = 0;
+      for (int64_t r = r0; r < r0 + group; ++r) any |= w[r * cols + c] != 0.0f;
+      for (int64_t r = r0; r < r0 + group; ++r) mask[r * cols + c] = any;
+    }
+  }
+  return mask;
+}
+
 // N:M: at column i (a multiple of M), per row prune the M - N lowest-saliency
 // weights of columns [i, i + M).
 void SelectGroupMask(const std::vector<double>& wd,
@@ -134,8 +150,23 @@ absl::StatusOr<ObsResult> PruneObs(absl::Span<const float> w, int64_t rows,
       !s.ok()) {
     return s;
   }
-  absl::StatusOr<double> resolved = ResolveSparsity(pattern, sparsity);
-  if (!resolved.ok()) return resolved.status();
+  std::vector<uint8_t> source_mask;
+  absl::StatusOr<double> resolved;
+  if (options.keep_source_zeros) {
+    if (IsNofM(pattern) || sparsity.has_value()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "PruneObs: keep_source_zeros needs pattern unstructured or 4x1 "
+          "(got %s) and no sparsity (the source's zeros are the mask)",
+          PatternName(pattern)));
+    }
+    source_mask = SourceZerosMask(w, rows, cols, pattern);
+    resolved = static_cast<double>(
+                   std::count(source_mask.begin(), source_mask.end(), 0)) /
+               static_cast<double>(source_mask.size());
+  } else {
+    resolved = ResolveSparsity(pattern, sparsity);
+    if (!resolved.ok()) return resolved.status();
+  }
   const bool quantize = options.quantization == Quantization::kInt8;
 
   ObsResult result;
@@ -200,13 +231,19 @@ absl::StatusOr<ObsResult> PruneObs(absl::Span<const float> w, int64_t rows,
   }
 
   // 3. The column sweep.
-  out.mask.assign(static_cast<size_t>(rows * cols), 1);
+  if (options.keep_source_zeros) {
+    out.mask = std::move(source_mask);
+  } else {
+    out.mask.assign(static_cast<size_t>(rows * cols), 1);
+  }
   const int64_t bs = options.block_size;
   std::vector<double> err(static_cast<size_t>(rows * std::min(bs, cols)));
   for (int64_t i1 = 0; i1 < cols; i1 += bs) {
     const int64_t i2 = std::min(i1 + bs, cols);
     const int64_t width = i2 - i1;
-    if (pattern == Pattern::kUnstructured || pattern == Pattern::k4x1) {
+    if (options.keep_source_zeros) {
+      // The mask is the source's.
+    } else if (pattern == Pattern::kUnstructured || pattern == Pattern::k4x1) {
       const int64_t count =
           PrunedPerRow(*resolved, i2) - PrunedPerRow(*resolved, i1);
       SelectBlockMask(wd, u, rows, cols, i1, i2,

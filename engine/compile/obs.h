@@ -66,6 +66,13 @@ struct ObsOptions {
   // multiplied by 10 (at least 1e-3) and retried up to this many times.
   int max_damping_retries = 4;
   Quantization quantization = Quantization::kNone;
+  // Keep the mask the source weights already have instead of choosing one:
+  // a weight is pruned exactly when it is 0 (4x1: a block of 4 rows in one
+  // column, exactly when all 4 are 0). `sparsity` must then be absent and
+  // the result's sparsity is the source's. For re-compiling a model that was
+  // fine-tuned with its compiled mask fixed (tools/finetune). Unstructured
+  // and 4x1 only (INVALID_ARGUMENT for N:M).
+  bool keep_source_zeros = false;
 };
 
 struct ObsResult {

@@ -1,5 +1,6 @@
 #include "engine/compile/obs.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -198,6 +199,55 @@ TEST_F(ObsTest, Deterministic) {
   EXPECT_EQ(a->layer.scales, b->layer.scales);
 }
 
+// A model fine-tuned with its compiled mask fixed (tools/finetune) comes back
+// with the same zeros and changed kept weights: keep_source_zeros must reuse
+// exactly that mask and quantize the kept weights. The source zeros here are
+// random blocks, so rows and column blocks have uneven counts: choosing a
+// mask afresh at the same overall sparsity (exact per-row counts) cannot
+// reproduce them.
+TEST_F(ObsTest, KeepSourceZerosReusesTheMask) {
+  for (Pattern pattern : {Pattern::k4x1, Pattern::kUnstructured}) {
+    SCOPED_TRACE(PatternName(pattern));
+    const int64_t rows = layer_->rows, cols = layer_->cols;
+    const int64_t group = pattern == Pattern::k4x1 ? 4 : 1;
+    const std::vector<float> coin = testing::RandomNormal(rows * cols, 23);
+    std::vector<float> tuned = layer_->w;
+    std::vector<uint8_t> source_mask(tuned.size(), 1);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) {
+        // One coin per block: N(0,1) < 0.52 is about 70% pruned.
+        if (coin[(r / group) * group * cols + c] < 0.52f) {
+          tuned[r * cols + c] = 0.0f;
+          source_mask[r * cols + c] = 0;
+        }
+      }
+    }
+    ObsOptions keep{.quantization = Quantization::kInt8};
+    keep.keep_source_zeros = true;
+    absl::StatusOr<ObsResult> kept =
+        PruneObs(tuned, rows, cols, layer_->h, pattern, std::nullopt, keep);
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    EXPECT_EQ(kept->layer.mask, source_mask);
+    const double zeros = std::count(source_mask.begin(), source_mask.end(), 0);
+    EXPECT_DOUBLE_EQ(kept->layer.sparsity, zeros / source_mask.size());
+    int64_t nonzero = 0;
+    for (size_t k = 0; k < tuned.size(); ++k) {
+      if (!source_mask[k]) {
+        ASSERT_EQ(kept->layer.qweight[k], 0);
+      } else {
+        nonzero += kept->layer.qweight[k] != 0;
+      }
+    }
+    EXPECT_GT(nonzero, 0);
+    // The control: a mask chosen afresh at the same sparsity differs.
+    absl::StatusOr<ObsResult> fresh =
+        PruneObs(tuned, rows, cols, layer_->h, pattern, kept->layer.sparsity,
+                 {.quantization = Quantization::kInt8});
+    ASSERT_TRUE(fresh.ok()) << fresh.status();
+    EXPECT_NE(fresh->layer.mask, source_mask);
+  }
+}
+
 TEST(ObsDiagonalTest, IsotropicHessianWithOneBlockEqualsMagnitude) {
   // H = 2 I: no correlations, equal saliency denominators, zero propagation
   // into pruned-or-kept decisions; with a single block the OBS mask is the
@@ -317,6 +367,16 @@ TEST(ObsArgsTest, BadArguments) {
   EXPECT_EQ(
       PruneObs(bad_w, 8, 8, l.h, Pattern::kUnstructured, 0.5).status().code(),
       kInvalid);
+  // keep_source_zeros: the zeros are the sparsity, and N:M has its own.
+  ObsOptions keep;
+  keep.keep_source_zeros = true;
+  EXPECT_EQ(PruneObs(l.w, 8, 8, l.h, Pattern::k4x1, 0.5, keep).status().code(),
+            kInvalid);
+  EXPECT_EQ(PruneObs(l.w, 8, 8, l.h, Pattern::k2of4, std::nullopt, keep)
+                .status()
+                .code(),
+            kInvalid);
+  EXPECT_TRUE(PruneObs(l.w, 8, 8, l.h, Pattern::k4x1, std::nullopt, keep).ok());
 }
 
 }  // namespace

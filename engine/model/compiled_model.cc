@@ -17,7 +17,6 @@
 #include "engine/model/safetensors.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "nlohmann/json.hpp"
 
 namespace fastrel {
 namespace {
@@ -26,55 +25,7 @@ namespace fs = std::filesystem;
 using fastrel::v1::CompiledLayerInfo;
 using fastrel::v1::CompiledModelInfo;
 
-constexpr LinearKind kEncoderKinds[] = {
-    LinearKind::kQuery,        LinearKind::kKey,
-    LinearKind::kValue,        LinearKind::kAttentionOutput,
-    LinearKind::kIntermediate, LinearKind::kOutput};
-
 // ---- Writing ---------------------------------------------------------------
-
-// Accumulates tensors and serializes them in the safetensors layout.
-class SafetensorsBuilder {
- public:
-  void Add(const std::string& name, const char* dtype,
-           std::vector<int64_t> shape, const void* data, size_t bytes) {
-    Entry e{name, dtype, std::move(shape), data_.size(), bytes};
-    data_.append(static_cast<const char*>(data), bytes);
-    entries_.push_back(std::move(e));
-  }
-  void AddF32(const std::string& name, std::vector<int64_t> shape,
-              const std::vector<float>& v) {
-    Add(name, "F32", std::move(shape), v.data(), v.size() * sizeof(float));
-  }
-
-  std::string Serialize() const {
-    nlohmann::json header = nlohmann::json::object();
-    header["__metadata__"] = {{"format", "fastrel-compiled"}};
-    for (const Entry& e : entries_) {
-      header[e.name] = {{"dtype", e.dtype},
-                        {"shape", e.shape},
-                        {"data_offsets", {e.offset, e.offset + e.bytes}}};
-    }
-    std::string h = header.dump();
-    while ((h.size() + 8) % 8 != 0) h.push_back(' ');
-    std::string out(8, '\0');
-    const uint64_t len = h.size();
-    for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((len >> (8 * i)));
-    out += h;
-    out += data_;
-    return out;
-  }
-
- private:
-  struct Entry {
-    std::string name;
-    const char* dtype;
-    std::vector<int64_t> shape;
-    size_t offset, bytes;
-  };
-  std::vector<Entry> entries_;
-  std::string data_;
-};
 
 absl::Status WriteFile(const std::string& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -92,13 +43,13 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-void AddDense(SafetensorsBuilder& b, const std::string& prefix,
+void AddDense(SafetensorsWriter& b, const std::string& prefix,
               const DenseParams& d, bool with_weight) {
   if (with_weight) b.AddF32(prefix + ".weight", {d.out, d.in}, d.weight);
   b.AddF32(prefix + ".bias", {d.out}, d.bias);
 }
 
-void AddNorm(SafetensorsBuilder& b, const std::string& prefix,
+void AddNorm(SafetensorsWriter& b, const std::string& prefix,
              const LayerNormParams& n) {
   const int64_t h = static_cast<int64_t>(n.gamma.size());
   b.AddF32(prefix + ".weight", {h}, n.gamma);
@@ -115,7 +66,8 @@ absl::StatusOr<std::string> BuildWeights(const CompiledModelContents& c,
         absl::StrCat("compiled model needs ", d.num_layers * 6,
                      " encoder linears, got ", c.linears.size()));
   }
-  SafetensorsBuilder b;
+  SafetensorsWriter b(
+      std::map<std::string, std::string>{{"format", "fastrel-compiled"}});
   // Word embeddings: per-row symmetric int8.
   {
     const int64_t v = d.vocab_size, h = d.hidden_size;
@@ -475,13 +427,13 @@ absl::StatusOr<CompiledModelInfo> ReadCompiledModelInfo(
   return info;
 }
 
-absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
+absl::StatusOr<CompiledModelWeights> ReadCompiledModel(
     const std::string& dir, const ModelConfig& config,
     const CompiledLoadOptions& options) {
-  LoadedCompiledModel m;
+  CompiledModelWeights m;
   FASTREL_ASSIGN_OR_RETURN(m.info, ReadCompiledModelInfo(dir));
   const std::string info_path = (fs::path(dir) / kCompiledInfoFile).string();
-  ActQuantScheme scheme = ActQuantScheme::kDynamicSymmetric;
+  ActQuantScheme& scheme = m.scheme;
   if (options.act_quant.has_value()) {
     scheme = *options.act_quant;
   } else if (!m.info.activation_quantization().empty()) {
@@ -515,7 +467,7 @@ absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
   }
   const WeightsReader r(**file);
 
-  BertParams p;
+  BertParams& p = m.params;
   p.dims = DimsFromConfig(config);
   const EncoderDims& d = p.dims;
   const int h = d.hidden_size;
@@ -543,9 +495,8 @@ absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
   }
   std::map<std::string, const CompiledLayerInfo*> by_name;
   for (const CompiledLayerInfo& li : m.info.layers()) by_name[li.name()] = &li;
-  auto layers = std::make_shared<std::map<LinearKey, Int8LinearWeights>>();
+  std::map<LinearKey, Int8LinearWeights>& layers = m.int8_linears;
   p.layers.resize(d.num_layers);
-  int int8_layers = 0;
   for (int l = 0; l < d.num_layers; ++l) {
     const std::string lp = absl::StrCat("bert.encoder.layer.", l);
     if (auto s = ReadNorm(r, lp + ".attention.output.LayerNorm", h,
@@ -558,7 +509,7 @@ absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
         !s.ok()) {
       return s;
     }
-    for (LinearKind kind : kEncoderKinds) {
+    for (LinearKind kind : kEncoderLinearKinds) {
       const LinearId id{l, kind};
       const std::string name = LinearLayerName(id);
       auto it = by_name.find(name);
@@ -618,8 +569,7 @@ absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
         return absl::InvalidArgumentError(absl::StrCat(
             info_path, ": layer ", name, ": unknown format \"", format, "\""));
       }
-      (*layers)[KeyOf(id)] = std::move(w);
-      ++int8_layers;
+      layers[KeyOf(id)] = std::move(w);
     }
   }
   if (auto s = ReadDenseBias(r, "bert.pooler.dense", h, h, true, &p.pooler);
@@ -630,18 +580,31 @@ absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
       !s.ok()) {
     return s;
   }
-  file->reset();
+  return m;
+}
+
+absl::StatusOr<LoadedCompiledModel> LoadCompiledModel(
+    const std::string& dir, const ModelConfig& config,
+    const CompiledLoadOptions& options) {
+  FASTREL_ASSIGN_OR_RETURN(CompiledModelWeights w,
+                           ReadCompiledModel(dir, config, options));
+  LoadedCompiledModel m;
+  m.info = std::move(w.info);
   std::string description =
       absl::StrCat("compiled ", m.info.method(), " ",
                    m.info.pattern().empty() ? "dense" : m.info.pattern(), " ",
                    m.info.quantize(), " sparsity ", m.info.target_sparsity(),
-                   " (", int8_layers, " int8 linears, act ",
-                   std::string(ActQuantSchemeName(scheme)), ")");
+                   " (", w.int8_linears.size(), " int8 linears, act ",
+                   std::string(ActQuantSchemeName(w.scheme)), ")");
   BertEncoderOptions eo;
   eo.attention = options.attention.value_or(kCompiledDefaultAttention);
-  absl::StatusOr<std::unique_ptr<BertEncoder>> enc =
-      BertEncoder::Create(std::move(p), Int8LinearFactory(layers, scheme),
-                          std::move(description), eo);
+  absl::StatusOr<std::unique_ptr<BertEncoder>> enc = BertEncoder::Create(
+      std::move(w.params),
+      Int8LinearFactory(
+          std::make_shared<std::map<LinearKey, Int8LinearWeights>>(
+              std::move(w.int8_linears)),
+          w.scheme),
+      std::move(description), eo);
   if (!enc.ok()) {
     return absl::Status(enc.status().code(),
                         absl::StrCat(dir, ": ", enc.status().message()));

@@ -26,6 +26,7 @@
 #ifndef FASTREL_ENGINE_MODEL_COMPILED_MODEL_H_
 #define FASTREL_ENGINE_MODEL_COMPILED_MODEL_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,12 @@ inline constexpr char kFormatDenseFp32[] = "dense_fp32";
 inline constexpr char kFormatDenseInt8[] = "dense_int8";
 // "sparse_4x1_int8", "sparse_2of4_int8", "sparse_1of4_int8".
 std::string SparseFormatName(SparsePattern pattern);
+
+// The six linears of an encoder layer, in HF order.
+inline constexpr LinearKind kEncoderLinearKinds[] = {
+    LinearKind::kQuery,        LinearKind::kKey,
+    LinearKind::kValue,        LinearKind::kAttentionOutput,
+    LinearKind::kIntermediate, LinearKind::kOutput};
 
 // The HF tensor-name prefix of a linear layer, e.g.
 // "bert.encoder.layer.0.attention.self.query", "bert.pooler.dense".
@@ -119,6 +126,27 @@ struct LoadedCompiledModel {
   fastrel::v1::CompiledModelInfo info;
   std::unique_ptr<BertEncoder> encoder;
 };
+
+// The contents of a compiled directory as read and validated, before an
+// encoder is built. A plain value.
+struct CompiledModelWeights {
+  fastrel::v1::CompiledModelInfo info;
+  // The activation scheme the encoder would use (info's, or the override).
+  ActQuantScheme scheme = ActQuantScheme::kDynamicSymmetric;
+  // Embeddings (word embeddings as int8 rows + scales), LayerNorms, biases,
+  // pooler, classifier and dense_fp32 linears. The weights of int8 linears
+  // are all-zero placeholders here: they are in int8_linears.
+  BertParams params;
+  // One entry per int8 encoder linear (packed sparse or dense int8).
+  std::map<LinearKey, Int8LinearWeights> int8_linears;
+};
+
+// Reads and validates a compiled directory (see the file comment) whose
+// config.json was already parsed into `config`. Errors name the file /
+// tensor.
+absl::StatusOr<CompiledModelWeights> ReadCompiledModel(
+    const std::string& dir, const ModelConfig& config,
+    const CompiledLoadOptions& options = {});
 
 // Loads a compiled directory whose config.json was already parsed into
 // `config`: validates the info and weights file (see file comment) and

@@ -147,11 +147,15 @@ absl::StatusOr<std::unique_ptr<Encoder>> Model::LoadWeightSet(
   absl::StatusOr<LoadedCompiledModel> compiled =
       LoadCompiledModel(wdir, config_, co);
   if (!compiled.ok()) return compiled.status();
-  if (compiled->info.source_checksum() != source_checksum_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(wdir, " was compiled from another model (source_checksum ",
-                     compiled->info.source_checksum(),
-                     "; this model's source is ", source_checksum_, ")"));
+  // A set compiled from this model's source, or from a fine-tuned copy of
+  // it (base_source_checksum, tools/finetune).
+  if (compiled->info.source_checksum() != source_checksum_ &&
+      compiled->info.base_source_checksum() != source_checksum_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        wdir, " was compiled from another model (source_checksum ",
+        compiled->info.source_checksum(), ", base_source_checksum \"",
+        compiled->info.base_source_checksum(), "\"; this model's source is ",
+        source_checksum_, ")"));
   }
   return std::unique_ptr<Encoder>(std::move(compiled->encoder));
 }

@@ -280,4 +280,29 @@ absl::StatusOr<std::vector<float>> SafetensorsFile::ReadFloat(
   return out;
 }
 
+void SafetensorsWriter::Add(const std::string& name, const char* dtype,
+                            std::vector<int64_t> shape, const void* data,
+                            size_t bytes) {
+  entries_.push_back(Entry{name, dtype, std::move(shape), data_.size(), bytes});
+  data_.append(static_cast<const char*>(data), bytes);
+}
+
+std::string SafetensorsWriter::Serialize() const {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata_.empty()) header["__metadata__"] = metadata_;
+  for (const Entry& e : entries_) {
+    header[e.name] = {{"dtype", e.dtype},
+                      {"shape", e.shape},
+                      {"data_offsets", {e.offset, e.offset + e.bytes}}};
+  }
+  std::string h = header.dump();
+  while ((h.size() + 8) % 8 != 0) h.push_back(' ');
+  std::string out(8, '\0');
+  const uint64_t len = h.size();
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((len >> (8 * i)));
+  out += h;
+  out += data_;
+  return out;
+}
+
 }  // namespace fastrel

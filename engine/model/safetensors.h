@@ -1,6 +1,7 @@
-// Reader for the safetensors format (https://huggingface.co/docs/safetensors):
-// u64 little-endian header length, a JSON header mapping tensor names to
-// {dtype, shape, data_offsets}, then the raw little-endian data.
+// Reader and writer for the safetensors format
+// (https://huggingface.co/docs/safetensors): u64 little-endian header length, a
+// JSON header mapping tensor names to {dtype, shape, data_offsets}, then the
+// raw little-endian data.
 #ifndef FASTREL_ENGINE_MODEL_SAFETENSORS_H_
 #define FASTREL_ENGINE_MODEL_SAFETENSORS_H_
 
@@ -10,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -86,6 +88,36 @@ class SafetensorsFile {
   size_t data_start_ = 0;  // 8 + header length
   std::vector<SafetensorsTensor> tensors_;
   std::map<std::string, std::string> metadata_;
+};
+
+// Accumulates tensors and serializes them in the safetensors layout (tensors
+// in the order added; the header's "__metadata__" is `metadata`). Data is
+// copied on Add. Not thread-safe; a plain value.
+class SafetensorsWriter {
+ public:
+  explicit SafetensorsWriter(std::map<std::string, std::string> metadata = {})
+      : metadata_(std::move(metadata)) {}
+  // `dtype` is a safetensors dtype name ("F32", "I8", "U8", ...); `bytes`
+  // must be the product of `shape` times the dtype's size.
+  void Add(const std::string& name, const char* dtype,
+           std::vector<int64_t> shape, const void* data, size_t bytes);
+  void AddF32(const std::string& name, std::vector<int64_t> shape,
+              const std::vector<float>& v) {
+    Add(name, "F32", std::move(shape), v.data(), v.size() * sizeof(float));
+  }
+  // The whole file: length, header (padded to 8 bytes), data.
+  std::string Serialize() const;
+
+ private:
+  struct Entry {
+    std::string name;
+    const char* dtype;
+    std::vector<int64_t> shape;
+    size_t offset, bytes;
+  };
+  std::map<std::string, std::string> metadata_;
+  std::vector<Entry> entries_;
+  std::string data_;
 };
 
 // IEEE half / bfloat16 bit patterns to float.

@@ -138,6 +138,12 @@ class VariantWeightsTest : public ::testing::Test {
     ASSERT_TRUE(WriteCompiledModel(kDemo, *root_ + "/other", sparse,
                                    Info("0123456789abcdef"))
                     .ok());
+    // Compiled from a fine-tuned copy of the demo (tools/finetune): another
+    // source, whose base is the demo.
+    fastrel::v1::CompiledModelInfo tuned = Info("fedcba9876543210");
+    tuned.set_base_source_checksum(*checksum_);
+    ASSERT_TRUE(
+        WriteCompiledModel(kDemo, *root_ + "/tuned", sparse, tuned).ok());
   }
   static void TearDownTestSuite() {
     fs::remove_all(*root_);
@@ -248,6 +254,20 @@ TEST_F(VariantWeightsTest, BadSetsSkipOnlyTheirVariants) {
     }
   }
   EXPECT_NE(&m.encoder(m.variants()[1]), &m.encoder(m.variants()[0]));
+}
+
+TEST_F(VariantWeightsTest, FineTunedSetsBelongToTheirBase) {
+  const std::string dir = Primary("lineage", R"pb(
+    variants { name: "tuned" weights: "tuned" }
+    variants { name: "foreign" weights: "other" })pb");
+  AddSet(dir, "tuned", "tuned");
+  AddSet(dir, "other", "other");
+  auto model = Model::Load(dir);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(Names(**model), (std::vector<std::string>{"full", "tuned"}));
+  ASSERT_EQ((*model)->variant_warnings().size(), 1u);
+  EXPECT_NE((*model)->variant_warnings()[0].find("\"foreign\" skipped"),
+            std::string::npos);
 }
 
 TEST_F(VariantWeightsTest, Fp32ModelWithCompiledVariantWeights) {

@@ -47,6 +47,7 @@
 #include "engine/data/labeled_pairs.h"
 #include "engine/model/bert_weights.h"
 #include "engine/model/compiled_model.h"
+#include "engine/model/hf_export.h"
 #include "engine/model/model.h"
 #include "engine/model/safetensors.h"
 #include "engine/runtime/int8_linear.h"
@@ -90,6 +91,12 @@ ABSL_FLAG(std::string, layer_sparsity, "",
           "'dense' (dense int8). Most specific wins: LAYER.KIND > LAYER.* > "
           "KIND > --sparsity. E.g. 'query=0.5,key=0.5,intermediate=0.85,"
           "output=0.85,3.*=0.9'.");
+ABSL_FLAG(bool, mask_from_source, false,
+          "Keep the zeros the source weights already have as the mask "
+          "(4x1: a block is pruned when its 4 weights are 0) instead of "
+          "choosing one; --method obs, --pattern 4x1 or unstructured, no "
+          "--sparsity / --layer_sparsity. For a model fine-tuned with its "
+          "compiled mask fixed (tools/finetune).");
 ABSL_FLAG(int, max_query_tokens, 32, "Query truncation (tokens).");
 ABSL_FLAG(int, search_variants, 0,
           "After writing the model, search length configurations on "
@@ -165,6 +172,10 @@ absl::StatusOr<Options> ParseOptions() {
   if (!m.ok()) return m.status();
   o.method = *m;
   if (pattern == "dense") {
+    if (absl::GetFlag(FLAGS_mask_from_source)) {
+      return absl::InvalidArgumentError(
+          "--mask_from_source needs a pruning --pattern, not dense");
+    }
     if (o.quantization != Quantization::kInt8) {
       return absl::InvalidArgumentError(
           "--pattern dense needs --quantize int8 (it is the unpruned int8 "
@@ -181,15 +192,28 @@ absl::StatusOr<Options> ParseOptions() {
           absl::StrCat("--pattern: ", p.status().message(), " (or dense)"));
     }
     o.pattern = *p;
-    const double s = absl::GetFlag(FLAGS_sparsity);
-    std::optional<double> requested;
-    if (s != -1) requested = s;
-    absl::StatusOr<double> resolved = compile::ResolveSparsity(*p, requested);
-    if (!resolved.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--sparsity: ", resolved.status().message()));
+    if (absl::GetFlag(FLAGS_mask_from_source)) {
+      if (compile::IsNofM(*p) || o.method != Method::kObs ||
+          absl::GetFlag(FLAGS_sparsity) != -1 ||
+          !absl::GetFlag(FLAGS_layer_sparsity).empty()) {
+        return absl::InvalidArgumentError(
+            "--mask_from_source needs --method obs and --pattern 4x1 or "
+            "unstructured, without --sparsity or --layer_sparsity (the "
+            "source's zeros set the sparsity)");
+      }
+      o.obs.keep_source_zeros = true;
     }
-    o.sparsity = *resolved;
+    if (!o.obs.keep_source_zeros) {
+      const double s = absl::GetFlag(FLAGS_sparsity);
+      std::optional<double> requested;
+      if (s != -1) requested = s;
+      absl::StatusOr<double> resolved = compile::ResolveSparsity(*p, requested);
+      if (!resolved.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--sparsity: ", resolved.status().message()));
+      }
+      o.sparsity = *resolved;
+    }
   }
   absl::StatusOr<ActQuantScheme> act =
       ParseActQuantScheme(absl::GetFlag(FLAGS_activation_quantization));
@@ -331,6 +355,12 @@ int Run() {
   if (!st.ok()) return fail(st.status());
   absl::StatusOr<BertParams> orig = LoadBertParams(**st, (*model)->config());
   if (!orig.ok()) return fail(orig.status());
+  // Lineage of a fine-tuned copy of a compiled model (hf_export.h).
+  std::string base_source_checksum;
+  if (auto it = (*st)->metadata().find(kBaseSourceChecksumKey);
+      it != (*st)->metadata().end()) {
+    base_source_checksum = it->second;
+  }
   st->reset();
   for (const LengthConfig& c : opts->calibration_configs) {
     if (absl::Status s = c.Validate(orig->dims.num_layers); !s.ok()) {
@@ -365,12 +395,15 @@ int Run() {
   contents.params = *orig;
   std::vector<compile::LinearSparsity> linear_sparsity;  // per linear
   std::printf(
-      "%s: %s -> %s, method %s, pattern %s, sparsity %.3f, %d "
+      "%s: %s -> %s, method %s, pattern %s, sparsity %s, %d "
       "calibration pairs in %zu batches x %zu length configs (%s)\n",
       kTool, input.c_str(), output.c_str(),
       std::string(compile::MethodName(opts->method)).c_str(),
-      absl::GetFlag(FLAGS_pattern).c_str(), opts->sparsity, cal_rows,
-      batches.size(), opts->calibration_configs.size(),
+      absl::GetFlag(FLAGS_pattern).c_str(),
+      opts->obs.keep_source_zeros
+          ? "of the source's zeros"
+          : absl::StrFormat("%.3f", opts->sparsity).c_str(),
+      cal_rows, batches.size(), opts->calibration_configs.size(),
       absl::GetFlag(FLAGS_calibration_keep_ratios).c_str());
   if (!opts->layer_sparsity.empty()) {
     std::printf("  layer sparsity overrides: %s\n",
@@ -455,8 +488,11 @@ int Run() {
       if (keep_dense) {
         c = compile::QuantizeDenseInt8(d.weight, d.out, d.in);
       } else {
-        c = compile::CompressLayer(opts->method, d.weight, d.out, d.in, h,
-                                   *opts->pattern, sparsity, opts->obs);
+        c = compile::CompressLayer(
+            opts->method, d.weight, d.out, d.in, h, *opts->pattern,
+            opts->obs.keep_source_zeros ? std::nullopt
+                                        : std::optional<double>(sparsity),
+            opts->obs);
       }
       if (!c.ok()) {
         return fail(absl::Status(
@@ -516,7 +552,10 @@ int Run() {
   info.set_created_by(kVersion);
   info.set_source_checksum((*model)->version());
   info.set_pattern(opts->pattern ? absl::GetFlag(FLAGS_pattern) : "");
-  info.set_target_sparsity(opts->sparsity);
+  info.set_base_source_checksum(base_source_checksum);
+  // With --mask_from_source the source's zeros are the target.
+  info.set_target_sparsity(opts->obs.keep_source_zeros ? overall
+                                                       : opts->sparsity);
   info.set_method(opts->pattern ? std::string(compile::MethodName(opts->method))
                                 : "none");
   info.set_quantize(std::string(compile::QuantizationName(opts->quantization)));

@@ -8,9 +8,11 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "engine/model/compiled_model.h"
+#include "engine/model/model_config.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -20,7 +22,9 @@ namespace fs = std::filesystem;
 constexpr char kCompile[] = FASTREL_BINARY_DIR "/bin/fastrel-compile";
 constexpr char kEval[] = FASTREL_BINARY_DIR "/bin/fastrel-eval";
 constexpr char kSearch[] = FASTREL_BINARY_DIR "/bin/fastrel-search-variants";
+constexpr char kExport[] = FASTREL_BINARY_DIR "/bin/fastrel-export-hf";
 constexpr char kDemo[] = FASTREL_SOURCE_DIR "/models/demo";
+constexpr char kDemoCompiled[] = FASTREL_SOURCE_DIR "/models/demo-4x1-80";
 
 struct Result {
   int exit_code = -1;
@@ -134,6 +138,66 @@ TEST_F(ToolErrorsTest, BadLayerSparsity) {
   ExpectCompileError("--pattern dense --calibration " + calib_ +
                          " --layer_sparsity 'query=0.6'",
                      "--layer_sparsity needs --pattern 4x1");
+}
+
+TEST_F(ToolErrorsTest, BadMaskFromSource) {
+  const std::string cal = "--calibration " + calib_ + " --mask_from_source";
+  const std::string want = "--mask_from_source needs --method obs";
+  ExpectCompileError(cal + " --pattern 4x1 --sparsity 0.8", want);
+  ExpectCompileError(cal + " --pattern 4x1 --layer_sparsity 'query=0.5'", want);
+  ExpectCompileError(cal + " --pattern 4x1 --method magnitude", want);
+  ExpectCompileError(cal + " --pattern 2:4", want);
+  ExpectCompileError(cal + " --pattern dense",
+                     "--mask_from_source needs a pruning --pattern");
+}
+
+// The fine-tuning round trip (tools/finetune) without the training: the
+// bundled compiled model exported by fastrel-export-hf and compiled again
+// with --mask_from_source keeps every linear's 4x1 mask exactly, and records
+// the bundled model's source as its base.
+TEST_F(ToolErrorsTest, MaskFromSourceKeepsTheExportedMask) {
+  const std::string exported = dir_ + "/exported", out = dir_ + "/out";
+  Result r = RunCommand(std::string(kExport) + " --model " + kDemoCompiled +
+                        " --output " + exported);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = RunCommand(std::string(kCompile) + " --input " + exported + " --output " +
+                 out + " --pattern 4x1 --mask_from_source --calibration " +
+                 calib_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto config = fastrel::ModelConfig::FromFile(out + "/config.json");
+  ASSERT_TRUE(config.ok());
+  auto bundled = fastrel::ReadCompiledModel(kDemoCompiled, *config);
+  auto again = fastrel::ReadCompiledModel(out, *config);
+  ASSERT_TRUE(bundled.ok() && again.ok()) << again.status();
+  EXPECT_EQ(again->info.base_source_checksum(),
+            bundled->info.source_checksum());
+  EXPECT_NE(again->info.source_checksum(), bundled->info.source_checksum());
+  EXPECT_NEAR(again->info.target_sparsity(), bundled->info.encoder_sparsity(),
+              1e-9);
+  ASSERT_EQ(again->info.layers_size(), bundled->info.layers_size());
+  for (int i = 0; i < bundled->info.layers_size(); ++i) {
+    EXPECT_EQ(again->info.layers(i).sparsity(),
+              bundled->info.layers(i).sparsity())
+        << bundled->info.layers(i).name();
+  }
+  ASSERT_EQ(again->int8_linears.size(), bundled->int8_linears.size());
+  for (const auto& [key, w] : bundled->int8_linears) {
+    const fastrel::Int8LinearWeights& v = again->int8_linears.at(key);
+    ASSERT_TRUE(w.sparse.has_value() && v.sparse.has_value());
+    const std::vector<int8_t> a = w.sparse->ToDense(), b = v.sparse->ToDense();
+    int64_t differ = 0;
+    for (int o = 0; o < w.out; o += 4) {
+      for (int i = 0; i < w.in; ++i) {
+        bool ka = false, kb = false;
+        for (int k = o; k < o + 4; ++k) {
+          ka |= a[k * w.in + i] != 0;
+          kb |= b[k * w.in + i] != 0;
+        }
+        differ += ka != kb;
+      }
+    }
+    EXPECT_EQ(differ, 0) << "layer " << key.first << " kind " << key.second;
+  }
 }
 
 // A real (magnitude, 1-row calibration: fast) compile with overrides: every
