@@ -22,6 +22,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # formatting / tooling used by scripts
   clang-format
+  # tools/finetune (offline sparse LengthDrop fine-tuning; not used by the
+  # daemon): PyTorch, the standard for training, and OpenBLAS, without which
+  # Debian's PyTorch falls back to the reference BLAS (about 15x slower)
+  python3-torch libopenblas0-pthread
 )
 
 missing=()
