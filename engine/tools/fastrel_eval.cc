@@ -221,12 +221,16 @@ int Run() {
     if (IsCompiledModelDir(dir)) {
       absl::StatusOr<fastrel::v1::CompiledModelInfo> info =
           ReadCompiledModelInfo(dir);
-      if (info.ok() && info->source_checksum() != (*ref)->version()) {
+      // The source, or the model a fine-tuned source descends from.
+      if (info.ok() && info->source_checksum() != (*ref)->version() &&
+          info->base_source_checksum() != (*ref)->version()) {
         std::fprintf(stderr,
                      "%s: warning: reference %s (version %s) is not the "
-                     "compiled model's source (checksum %s)\n",
+                     "compiled model's source (checksum %s) or its base "
+                     "(\"%s\")\n",
                      kTool, ref_dir.c_str(), (*ref)->version().c_str(),
-                     info->source_checksum().c_str());
+                     info->source_checksum().c_str(),
+                     info->base_source_checksum().c_str());
       }
     }
     absl::StatusOr<std::vector<float>> r =

@@ -45,6 +45,10 @@ def parse_args(argv):
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--exclude", default="",
+                   help="a query<TAB>document<TAB>label file (e.g. the "
+                   "evaluation set) whose (query, document) pairs are "
+                   "dropped from the training rows")
     p.add_argument("--holdout", type=int, default=2000,
                    help="training rows held out to report AUC (not trained)")
     p.add_argument("--small_keep", type=float, nargs=2, default=[0.3, 0.5],
@@ -61,8 +65,9 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def read_rows(path, wp):
-    rows = []
+def read_pairs(path):
+    """[(query, document, label)] of a file with the header line."""
+    out = []
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\n").split("\t")
         if header[:3] != ["query", "document", "label"]:
@@ -72,9 +77,21 @@ def read_rows(path, wp):
             parts = line.rstrip("\n").split("\t")
             if len(parts) != 3 or parts[2] not in ("0", "1"):
                 sys.exit(f"{path}:{n}: want query<TAB>document<TAB>0|1")
-            ids, types = wp.encode_pair(parts[0], parts[1], MAX_LEN)
-            rows.append((ids, types, float(parts[2])))
-    return rows
+            out.append(tuple(parts))
+    return out
+
+
+def read_rows(path, wp, exclude=frozenset()):
+    """(tokenized (ids, types, label) rows without the (query, document)
+    pairs in `exclude`, number of rows left out)."""
+    rows, dropped = [], 0
+    for q, d, y in read_pairs(path):
+        if (q, d) in exclude:
+            dropped += 1
+            continue
+        ids, types = wp.encode_pair(q, d, MAX_LEN)
+        rows.append((ids, types, float(y)))
+    return rows, dropped
 
 
 def batches(rows, size, rng):
@@ -158,10 +175,13 @@ def main(argv):
     print(f"encoder sparsity {1 - kept / total:.4f} (kept fixed)", flush=True)
 
     t0 = time.time()
-    rows = read_rows(args.train, wp)
+    exclude = frozenset((q, d) for q, d, _ in read_pairs(args.exclude)) \
+        if args.exclude else frozenset()
+    rows, dropped = read_rows(args.train, wp, exclude)
     rng.shuffle(rows)
     held, rows = rows[:args.holdout], rows[args.holdout:]
-    print(f"{len(rows)} training rows, {len(held)} held out, tokenized in "
+    print(f"{len(rows)} training rows ({dropped} excluded), "
+          f"{len(held)} held out, tokenized in "
           f"{time.time() - t0:.0f}s", flush=True)
     probes = {"full": None, "mid": [0.75, 0.65, 0.1, 0.1][:layers],
               "small": [0.4, 0.4, 0.05, 0.05][:layers]}
