@@ -229,7 +229,7 @@ absl::StatusOr<LengthSearchResult> SearchLengthConfigs(
   // monotone configurations. The "rest at min_ratio" seeds start the search
   // where the last layers' drops are cheap in accuracy (the last layer
   // computes only [CLS]; bench/results/variants4-2026-11-21.md): the
-  // bundled lat-4 of models/demo-4x1-80 is [.4 .4 .05 .05], which the
+  // one-shot models/demo-4x1-80's lat-4 was [.4 .4 .05 .05], which the
   // linear seeds never led a 96-configuration search to
   // (bench/results/search5-2026-11-21.md).
   std::vector<Genome> initial;

@@ -65,6 +65,24 @@ class GoldenTest(unittest.TestCase):
                                          f"{name} layer {layer}")
 
 
+class ReadRowsTest(unittest.TestCase):
+    def test_exclude_drops_evaluation_pairs(self):
+        wp = WordPiece(f"{DEMO}/vocab.txt")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/rows.tsv"
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("query\tdocument\tlabel\n"
+                        "tcp tunnel\tTCP over HTTP\t1\n"
+                        "tcp tunnel\tA text editor\t0\n"
+                        "text editor\tA text editor\t1\n")
+            rows, dropped = finetune.read_rows(path, wp)
+            self.assertEqual((len(rows), dropped), (3, 0))
+            rows, dropped = finetune.read_rows(
+                path, wp, frozenset({("tcp tunnel", "A text editor")}))
+            self.assertEqual((len(rows), dropped), (2, 1))
+            self.assertEqual([r[2] for r in rows], [1.0, 1.0])
+
+
 class FinetuneRoundTripTest(unittest.TestCase):
     """export -> fine-tune (2 steps) -> compile --mask_from_source."""
 
@@ -104,10 +122,11 @@ class FinetuneRoundTripTest(unittest.TestCase):
                            check=True, stdout=subprocess.DEVNULL)
             with open(f"{compiled}/fastrel_model.textproto") as f:
                 info = f.read()
+            # The root of the lineage: the bundled model's own base.
             with open(f"{COMPILED}/fastrel_model.textproto") as f:
-                source = [l for l in f if l.startswith("source_checksum")][0]
-            base = source.replace("source_checksum", "base_source_checksum")
-            self.assertIn(base.strip(), info)
+                base = [l for l in f if l.startswith("base_source_checksum")]
+            self.assertEqual(len(base), 1)
+            self.assertIn(base[0].strip(), info)
 
 
 if __name__ == "__main__":
