@@ -101,4 +101,32 @@ absl::StatusOr<BertParams> LoadBertParams(const SafetensorsFile& file,
   return p;
 }
 
+void AddLinearTensors(SafetensorsWriter& w, const std::string& prefix,
+                      const DenseParams& d, bool with_weight) {
+  if (with_weight) w.AddF32(prefix + ".weight", {d.out, d.in}, d.weight);
+  w.AddF32(prefix + ".bias", {d.out}, d.bias);
+}
+
+void AddNormTensors(SafetensorsWriter& w, const std::string& prefix,
+                    const LayerNormParams& n) {
+  const int64_t h = static_cast<int64_t>(n.gamma.size());
+  w.AddF32(prefix + ".weight", {h}, n.gamma);
+  w.AddF32(prefix + ".bias", {h}, n.beta);
+}
+
+void AddEmbeddingAndNormTensors(SafetensorsWriter& w, const BertParams& p) {
+  const EncoderDims& d = p.dims;
+  w.AddF32("bert.embeddings.position_embeddings.weight",
+           {d.max_positions, d.hidden_size}, p.position_embeddings);
+  w.AddF32("bert.embeddings.token_type_embeddings.weight",
+           {d.type_vocab_size, d.hidden_size}, p.token_type_embeddings);
+  AddNormTensors(w, "bert.embeddings.LayerNorm", p.embedding_norm);
+  for (int l = 0; l < d.num_layers; ++l) {
+    const std::string lp = absl::StrCat("bert.encoder.layer.", l);
+    AddNormTensors(w, lp + ".attention.output.LayerNorm",
+                   p.layers[l].attention_norm);
+    AddNormTensors(w, lp + ".output.LayerNorm", p.layers[l].output_norm);
+  }
+}
+
 }  // namespace fastrel

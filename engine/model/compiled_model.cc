@@ -43,19 +43,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-void AddDense(SafetensorsWriter& b, const std::string& prefix,
-              const DenseParams& d, bool with_weight) {
-  if (with_weight) b.AddF32(prefix + ".weight", {d.out, d.in}, d.weight);
-  b.AddF32(prefix + ".bias", {d.out}, d.bias);
-}
-
-void AddNorm(SafetensorsWriter& b, const std::string& prefix,
-             const LayerNormParams& n) {
-  const int64_t h = static_cast<int64_t>(n.gamma.size());
-  b.AddF32(prefix + ".weight", {h}, n.gamma);
-  b.AddF32(prefix + ".bias", {h}, n.beta);
-}
-
 absl::StatusOr<std::string> BuildWeights(const CompiledModelContents& c,
                                          CompiledModelInfo* info) {
   const BertParams& p = c.params;
@@ -87,18 +74,9 @@ absl::StatusOr<std::string> BuildWeights(const CompiledModelContents& c,
           q.size());
     b.AddF32("bert.embeddings.word_embeddings.weight_scale", {v}, scale);
   }
-  b.AddF32("bert.embeddings.position_embeddings.weight",
-           {d.max_positions, d.hidden_size}, p.position_embeddings);
-  b.AddF32("bert.embeddings.token_type_embeddings.weight",
-           {d.type_vocab_size, d.hidden_size}, p.token_type_embeddings);
-  AddNorm(b, "bert.embeddings.LayerNorm", p.embedding_norm);
-  for (int l = 0; l < d.num_layers; ++l) {
-    const std::string lp = absl::StrCat("bert.encoder.layer.", l);
-    AddNorm(b, lp + ".attention.output.LayerNorm", p.layers[l].attention_norm);
-    AddNorm(b, lp + ".output.LayerNorm", p.layers[l].output_norm);
-  }
-  AddDense(b, "bert.pooler.dense", p.pooler, true);
-  AddDense(b, "classifier", p.classifier, true);
+  AddEmbeddingAndNormTensors(b, p);
+  AddLinearTensors(b, "bert.pooler.dense", p.pooler, true);
+  AddLinearTensors(b, "classifier", p.classifier, true);
   std::map<LinearKey, bool> seen;
   for (const CompiledLinear& cl : c.linears) {
     const LinearId& id = cl.id;
@@ -113,9 +91,9 @@ absl::StatusOr<std::string> BuildWeights(const CompiledModelContents& c,
     const std::string prefix = LinearTensorPrefix(id);
     const Int8LinearWeights& w = cl.weights;
     if (cl.format == kFormatDenseFp32) {
-      AddDense(b, prefix, dense, true);
+      AddLinearTensors(b, prefix, dense, true);
     } else {
-      AddDense(b, prefix, dense, false);
+      AddLinearTensors(b, prefix, dense, false);
       if (w.in != dense.in || w.out != dense.out ||
           w.scales.size() != static_cast<size_t>(w.out)) {
         return absl::InvalidArgumentError(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/model/bert_weights.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/model_config.h"
 #include "engine/model/safetensors.h"
@@ -25,19 +26,6 @@ std::vector<float> Dequantize(std::span<const int8_t> q,
     w[i] = scale[i / static_cast<size_t>(cols)] * static_cast<float>(q[i]);
   }
   return w;
-}
-
-void AddLinear(SafetensorsWriter& b, const std::string& prefix,
-               const DenseParams& d) {
-  b.AddF32(prefix + ".weight", {d.out, d.in}, d.weight);
-  b.AddF32(prefix + ".bias", {d.out}, d.bias);
-}
-
-void AddNorm(SafetensorsWriter& b, const std::string& prefix,
-             const LayerNormParams& n) {
-  const int64_t h = static_cast<int64_t>(n.gamma.size());
-  b.AddF32(prefix + ".weight", {h}, n.gamma);
-  b.AddF32(prefix + ".bias", {h}, n.beta);
 }
 
 }  // namespace
@@ -77,15 +65,8 @@ absl::Status ExportCompiledAsHf(const std::string& compiled_dir,
       Dequantize(p.word_embeddings_i8, p.word_embedding_scale, d.hidden_size);
   b.AddF32("bert.embeddings.word_embeddings.weight",
            {d.vocab_size, d.hidden_size}, words);
-  b.AddF32("bert.embeddings.position_embeddings.weight",
-           {d.max_positions, d.hidden_size}, p.position_embeddings);
-  b.AddF32("bert.embeddings.token_type_embeddings.weight",
-           {d.type_vocab_size, d.hidden_size}, p.token_type_embeddings);
-  AddNorm(b, "bert.embeddings.LayerNorm", p.embedding_norm);
+  AddEmbeddingAndNormTensors(b, p);
   for (int l = 0; l < d.num_layers; ++l) {
-    const std::string lp = absl::StrCat("bert.encoder.layer.", l);
-    AddNorm(b, lp + ".attention.output.LayerNorm", p.layers[l].attention_norm);
-    AddNorm(b, lp + ".output.LayerNorm", p.layers[l].output_norm);
     for (LinearKind kind : kEncoderLinearKinds) {
       const LinearId id{l, kind};
       DenseParams& dense = p.layers[l].linear(kind);
@@ -96,11 +77,11 @@ absl::Status ExportCompiledAsHf(const std::string& compiled_dir,
             w.sparse.has_value() ? w.sparse->ToDense() : w.dense_q;
         dense.weight = Dequantize(q, w.scales, w.in);
       }
-      AddLinear(b, LinearTensorPrefix(id), dense);
+      AddLinearTensors(b, LinearTensorPrefix(id), dense, true);
     }
   }
-  AddLinear(b, "bert.pooler.dense", p.pooler);
-  AddLinear(b, "classifier", p.classifier);
+  AddLinearTensors(b, "bert.pooler.dense", p.pooler, true);
+  AddLinearTensors(b, "classifier", p.classifier, true);
 
   for (const char* name :
        {"config.json", "vocab.txt", "tokenizer_config.json"}) {
