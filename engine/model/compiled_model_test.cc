@@ -8,9 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/compile/compressed_layer.h"
-#include "engine/compile/magnitude.h"
-#include "engine/model/bert_weights.h"
+#include "engine/model/compiled_testutil.h"
 #include "engine/model/model.h"
 #include "engine/model/safetensors.h"
 #include "gtest/gtest.h"
@@ -31,75 +29,22 @@ constexpr double kMaxLogitDelta = 0.15;
 // Pairs scored (the first N golden pairs keep the test fast).
 constexpr int kGoldenPairs = 64;
 
-constexpr LinearKind kKinds[] = {
-    LinearKind::kQuery,        LinearKind::kKey,
-    LinearKind::kValue,        LinearKind::kAttentionOutput,
-    LinearKind::kIntermediate, LinearKind::kOutput};
-
-const DenseParams& DenseOf(const BertLayerParams& l, LinearKind k) {
-  switch (k) {
-    case LinearKind::kQuery:
-      return l.query;
-    case LinearKind::kKey:
-      return l.key;
-    case LinearKind::kValue:
-      return l.value;
-    case LinearKind::kAttentionOutput:
-      return l.attention_output;
-    case LinearKind::kIntermediate:
-      return l.intermediate;
-    default:
-      return l.output;
-  }
-}
-
 // Demo params with every encoder linear dense int8, except layer 3's FFN
 // output (4x1, 10% magnitude-pruned), layer 2's query (2:4 would be too
 // lossy: 4x1 at 10% instead) and layer 0's key (kept fp32).
 CompiledModelContents DemoContents() {
-  auto st = SafetensorsFile::Open(std::string(kDemo) + "/model.safetensors");
-  EXPECT_TRUE(st.ok()) << st.status();
-  auto config = ModelConfig::FromFile(std::string(kDemo) + "/config.json");
-  EXPECT_TRUE(config.ok());
-  auto params = LoadBertParams(**st, *config);
-  EXPECT_TRUE(params.ok()) << params.status();
   CompiledModelContents c;
-  c.params = *params;
+  c.params = testing::LoadParams(kDemo);
   for (int l = 0; l < c.params.dims.num_layers; ++l) {
-    for (LinearKind k : kKinds) {
-      const LinearId id{l, k};
-      const DenseParams& d = DenseOf(c.params.layers[l], k);
-      CompiledLinear cl;
-      cl.id = id;
-      if (l == 0 && k == LinearKind::kKey) {
-        cl.format = kFormatDenseFp32;
-        c.linears.push_back(std::move(cl));
-        continue;
-      }
+    for (LinearKind k : kEncoderLinearKinds) {
       const bool sparse = (l == 3 && k == LinearKind::kOutput) ||
                           (l == 2 && k == LinearKind::kQuery);
-      absl::StatusOr<compile::CompressedLayer> q =
-          sparse ? compile::PruneMagnitude(d.weight, d.out, d.in,
-                                           compile::Pattern::k4x1, 0.1,
-                                           compile::Quantization::kInt8)
-                 : compile::QuantizeDenseInt8(d.weight, d.out, d.in);
-      EXPECT_TRUE(q.ok()) << q.status();
-      cl.weights.in = d.in;
-      cl.weights.out = d.out;
-      cl.weights.scales = q->scales;
-      cl.weights.static_act_scale = 0.05f;
-      if (sparse) {
-        auto packed = PackedSparseInt8::Pack(SparsePattern::kBlock4x1,
-                                             q->qweight.data(), d.out, d.in);
-        EXPECT_TRUE(packed.ok()) << packed.status();
-        cl.weights.sparse.emplace(std::move(*packed));
-        cl.format = SparseFormatName(SparsePattern::kBlock4x1);
-        cl.sparsity = 0.1;
-      } else {
-        cl.weights.dense_q = q->qweight;
-        cl.format = kFormatDenseInt8;
-      }
-      c.linears.push_back(std::move(cl));
+      const std::string format =
+          (l == 0 && k == LinearKind::kKey) ? kFormatDenseFp32
+          : sparse ? SparseFormatName(SparsePattern::kBlock4x1)
+                   : kFormatDenseInt8;
+      c.linears.push_back(testing::CompileLinear(
+          {l, k}, c.params.layers[l].linear(k), format, sparse ? 0.1 : 0));
     }
   }
   return c;

@@ -8,10 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/compile/compressed_layer.h"
-#include "engine/compile/magnitude.h"
-#include "engine/model/bert_weights.h"
 #include "engine/model/compiled_model.h"
+#include "engine/model/compiled_testutil.h"
 #include "engine/model/model.h"
 #include "engine/model/safetensors.h"
 #include "engine/model/variants_file.h"
@@ -29,47 +27,15 @@ constexpr int kPairs = 16;  // golden pairs scored per check
 // The demo model's linears as dense int8 (sparsity 0) or 4x1 magnitude-pruned
 // int8 at `sparsity`.
 CompiledModelContents Contents(double sparsity) {
-  auto st = SafetensorsFile::Open(std::string(kDemo) + "/model.safetensors");
-  EXPECT_TRUE(st.ok()) << st.status();
-  auto config = ModelConfig::FromFile(std::string(kDemo) + "/config.json");
-  EXPECT_TRUE(config.ok());
-  auto params = LoadBertParams(**st, *config);
-  EXPECT_TRUE(params.ok()) << params.status();
   CompiledModelContents c;
-  c.params = *params;
+  c.params = testing::LoadParams(kDemo);
+  const std::string format = sparsity > 0
+                                 ? SparseFormatName(SparsePattern::kBlock4x1)
+                                 : std::string(kFormatDenseInt8);
   for (int l = 0; l < c.params.dims.num_layers; ++l) {
-    BertLayerParams& p = c.params.layers[l];
-    for (auto [kind, d] :
-         {std::pair{LinearKind::kQuery, &p.query},
-          std::pair{LinearKind::kKey, &p.key},
-          std::pair{LinearKind::kValue, &p.value},
-          std::pair{LinearKind::kAttentionOutput, &p.attention_output},
-          std::pair{LinearKind::kIntermediate, &p.intermediate},
-          std::pair{LinearKind::kOutput, &p.output}}) {
-      absl::StatusOr<compile::CompressedLayer> q =
-          sparsity > 0 ? compile::PruneMagnitude(
-                             d->weight, d->out, d->in, compile::Pattern::k4x1,
-                             sparsity, compile::Quantization::kInt8)
-                       : compile::QuantizeDenseInt8(d->weight, d->out, d->in);
-      EXPECT_TRUE(q.ok()) << q.status();
-      CompiledLinear cl;
-      cl.id = {l, kind};
-      cl.weights.in = d->in;
-      cl.weights.out = d->out;
-      cl.weights.scales = q->scales;
-      cl.weights.static_act_scale = 0.05f;
-      if (sparsity > 0) {
-        auto packed = PackedSparseInt8::Pack(SparsePattern::kBlock4x1,
-                                             q->qweight.data(), d->out, d->in);
-        EXPECT_TRUE(packed.ok()) << packed.status();
-        cl.weights.sparse.emplace(std::move(*packed));
-        cl.format = SparseFormatName(SparsePattern::kBlock4x1);
-        cl.sparsity = sparsity;
-      } else {
-        cl.weights.dense_q = q->qweight;
-        cl.format = kFormatDenseInt8;
-      }
-      c.linears.push_back(std::move(cl));
+    for (LinearKind kind : kEncoderLinearKinds) {
+      c.linears.push_back(testing::CompileLinear(
+          {l, kind}, c.params.layers[l].linear(kind), format, sparsity));
     }
   }
   return c;
