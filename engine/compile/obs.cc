@@ -241,9 +241,9 @@ absl::StatusOr<ObsResult> PruneObs(absl::Span<const float> w, int64_t rows,
   for (int64_t i1 = 0; i1 < cols; i1 += bs) {
     const int64_t i2 = std::min(i1 + bs, cols);
     const int64_t width = i2 - i1;
-    if (options.keep_source_zeros) {
-      // The mask is the source's.
-    } else if (pattern == Pattern::kUnstructured || pattern == Pattern::k4x1) {
+    // (With keep_source_zeros the mask is the source's, fixed above.)
+    if (!options.keep_source_zeros &&
+        (pattern == Pattern::kUnstructured || pattern == Pattern::k4x1)) {
       const int64_t count =
           PrunedPerRow(*resolved, i2) - PrunedPerRow(*resolved, i1);
       SelectBlockMask(wd, u, rows, cols, i1, i2,

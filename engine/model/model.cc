@@ -136,7 +136,8 @@ absl::StatusOr<std::unique_ptr<Encoder>> Model::LoadWeightSet(
   if (std::string p = WeightsNameProblem(name); !p.empty()) {
     return absl::InvalidArgumentError(p);
   }
-  // A compiled model of the same source model as the primary weights.
+  // A compiled model of the primary's source model (or of a fine-tuned copy
+  // of it, checked below).
   const std::string wdir = VariantWeightsDir(dir_, name);
   if (!IsCompiledModelDir(wdir)) {
     return absl::NotFoundError(absl::StrCat(

@@ -56,8 +56,9 @@ class Model {
   // weights_checksum; its variants come from the same variants.textproto.
   // Variant weights (variants_file.h): each weights name used by a valid
   // variant is loaded once from weights/NAME/ (a compiled model of the same
-  // source model: its source_checksum must be the primary's source, and its
-  // shapes this config's; attention as for the primary); when a set does
+  // source model: its source_checksum, or its base_source_checksum for a
+  // fine-tuned copy, must be the primary's source, and its shapes this
+  // config's; attention as for the primary); when a set does
   // not load (missing, corrupt, another model), every variant using it is
   // skipped with a warning naming the variant, the set and the reason, and
   // Load still succeeds. version() covers the primary weights only; each

@@ -42,7 +42,8 @@ inline constexpr char kFullVariantName[] = "full";
 
 // Variant weights. A variant whose `weights` is a name W (not "") runs on the
 // compiled weights in `<model dir>/weights/W/` (a fastrel-compile output
-// directory of the same source model, e.g. written with
+// directory of the same source model or of a fine-tuned copy of it, e.g.
+// written with
 // `fastrel-compile --output <model dir>/weights/W ...`); "" = the model's
 // primary weights. Model::Load loads each named set once and checks it (see
 // model.h); this file only checks the name's syntax.

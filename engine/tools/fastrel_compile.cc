@@ -202,8 +202,7 @@ absl::StatusOr<Options> ParseOptions() {
             "source's zeros set the sparsity)");
       }
       o.obs.keep_source_zeros = true;
-    }
-    if (!o.obs.keep_source_zeros) {
+    } else {
       const double s = absl::GetFlag(FLAGS_sparsity);
       std::optional<double> requested;
       if (s != -1) requested = s;
