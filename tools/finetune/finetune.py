@@ -50,7 +50,8 @@ def parse_args(argv):
                    "evaluation set) whose (query, document) pairs are "
                    "dropped from the training rows")
     p.add_argument("--holdout", type=int, default=2000,
-                   help="training rows held out to report AUC (not trained)")
+                   help="training rows held out to report AUC (not trained; "
+                   "0: no report)")
     p.add_argument("--small_keep", type=float, nargs=2, default=[0.3, 0.5],
                    help="layer-0 keep ratio range of the small configuration")
     p.add_argument("--mid_keep", type=float, nargs=2, default=[0.6, 0.9],
@@ -180,6 +181,12 @@ def main(argv):
     rows, dropped = read_rows(args.train, wp, exclude)
     rng.shuffle(rows)
     held, rows = rows[:args.holdout], rows[args.holdout:]
+    if not rows:
+        sys.exit(f"{args.train}: no training rows left after --exclude and "
+                 f"--holdout {args.holdout}")
+    if held and len({r[2] for r in held}) < 2:
+        sys.exit(f"{args.train}: the {len(held)} held-out rows need both "
+                 "labels for an AUC (raise --holdout, or 0 for no report)")
     print(f"{len(rows)} training rows ({dropped} excluded), "
           f"{len(held)} held out, tokenized in "
           f"{time.time() - t0:.0f}s", flush=True)
@@ -187,6 +194,8 @@ def main(argv):
               "small": [0.4, 0.4, 0.05, 0.05][:layers]}
 
     def report(tag):
+        if not held:
+            return
         aucs = {k: round(evaluate(student, held, r, 64), 4)
                 for k, r in probes.items()}
         print(f"{tag}: held-out AUC {json.dumps(aucs)}", flush=True)

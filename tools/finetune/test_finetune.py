@@ -83,6 +83,29 @@ class ReadRowsTest(unittest.TestCase):
             self.assertEqual([r[2] for r in rows], [1.0, 1.0])
 
 
+class BadInputTest(unittest.TestCase):
+    """Inputs that leave nothing to train on or to report end with a clear
+    message (SystemExit), never a hang or a division by zero."""
+
+    def test_clear_exits(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/rows.tsv"
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("query\tdocument\tlabel\n"
+                        "tcp tunnel\tTCP over HTTP\t1\n"
+                        "text editor\tA text editor\t1\n")
+            args = ["--student", DEMO, "--teacher", DEMO, "--train", path,
+                    "--out", f"{tmp}/out", "--max_steps", "1"]
+            for extra, want in ((["--exclude", path, "--holdout", "0"],
+                                 "no training rows left"),
+                                (["--holdout", "2"], "no training rows left"),
+                                (["--holdout", "1"], "need both labels")):
+                with self.assertRaises(SystemExit, msg=extra) as e:
+                    finetune.main(args + extra)
+                self.assertIn(want, str(e.exception.code))
+            self.assertFalse(os.path.exists(f"{tmp}/out"))
+
+
 class FinetuneRoundTripTest(unittest.TestCase):
     """export -> fine-tune (2 steps) -> compile --mask_from_source."""
 
