@@ -151,6 +151,19 @@ TEST_F(ToolErrorsTest, BadMaskFromSource) {
                      "--mask_from_source needs a pruning --pattern");
 }
 
+TEST_F(ToolErrorsTest, ExportHfErrors) {
+  Result r = RunCommand(std::string(kExport));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--model and --output are required"),
+            std::string::npos)
+      << r.output;
+  r = RunCommand(std::string(kExport) + " --model " + dir_ + "/nope --output " +
+                 dir_ + "/out");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(dir_ + "/nope"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ + "/out"));
+}
+
 // The fine-tuning round trip (tools/finetune) without the training: the
 // bundled compiled model exported by fastrel-export-hf and compiled again
 // with --mask_from_source keeps every linear's 4x1 mask exactly, and records
